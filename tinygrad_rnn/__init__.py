@@ -1,0 +1,44 @@
+"""tinygrad_rnn: a small, readable autograd engine on NumPy (CPU) and CuPy (GPU).
+
+    import tinygrad_rnn as tg
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad            # tensor([2., 4., 6.])
+"""
+import numpy as _np
+
+from . import autograd, backend, ops
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import Device, device, get_default_device, set_default_device
+from .creation import arange, eye, full, full_like, linspace, ones, ones_like, tensor, zeros, zeros_like
+from .ops import cat, chunk, erf_array as _erf_array, pad, split, stack, where  # noqa: F401
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, rand,
+                     randint, randn, randperm, set_rng_state)
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+float16 = half = _np.dtype(_np.float16)
+float32 = float = _np.dtype(_np.float32)
+float64 = double = _np.dtype(_np.float64)
+int8 = _np.dtype(_np.int8)
+uint8 = _np.dtype(_np.uint8)
+int16 = _np.dtype(_np.int16)
+int32 = int = _np.dtype(_np.int32)
+int64 = long = _np.dtype(_np.int64)
+bool = _np.dtype(_np.bool_)
+
+
+def _unary(name):
+    def fn(x, *args, **kwargs):
+        return getattr(x, name)(*args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = f"``tinygrad_rnn.{name}(x, ...)`` is ``x.{name}(...)``."
+    return fn
+
+
+for _name in ("exp log sqrt abs sign sin cos tanh sigmoid relu erf clamp maximum minimum sum mean var "
+              "std max min amax amin argmax argmin logsumexp softmax log_softmax reshape flatten permute "
+              "transpose squeeze unsqueeze matmul").split():
+    globals()[_name] = _unary(_name)
+del _name

@@ -1,0 +1,411 @@
+"""The graph and the backward engine.
+
+Every differentiable operation is a ``Function`` subclass with two static methods:
+
+* ``forward(ctx, *args)`` computes on raw arrays (NumPy or CuPy) and returns an array, or a tuple
+  of arrays for several outputs. It may call ``ctx.save_for_backward(...)`` with what backward needs.
+* ``backward(ctx, *grad_outputs)`` gets one gradient Tensor per output and returns one gradient per
+  positional argument of ``forward`` (``None`` for arguments that are not tensors or need none).
+  Backwards written with Tensor operations are themselves recorded when ``create_graph=True``,
+  which is how second derivatives come for free.
+
+``MyOp.apply(*args)`` is the only door into the graph. When grad mode is on and an input requires
+grad, the call object (``ctx``) becomes a node of the graph: it keeps edges to the nodes that made
+its inputs (never the intermediate tensors themselves), weak references to its outputs, and the
+saved buffers. ``backward`` walks the nodes from the loss in reverse topological order: a heap keyed
+by generation (a node's generation is one more than its inputs' largest), ties broken by a counter.
+
+This module knows nothing about specific operations, and nothing about the Tensor class except the
+few attributes it reads; ``tensor.py`` tells it which class to wrap arrays in.
+"""
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import threading
+import weakref
+
+from .backend import get_array_module
+
+# ----------------------------------------------------------------------------- grad mode
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record the graph (the default); thread-local."""
+    return _mode.enabled
+
+
+class _GradModeContext:
+    """Base of no_grad / enable_grad / set_grad_enabled: a context manager and a decorator."""
+
+    enabled = True
+
+    def __enter__(self):
+        self._prev = _mode.enabled
+        _mode.enabled = self.enabled
+
+    def __exit__(self, *exc):
+        _mode.enabled = self._prev
+
+    def __call__(self, fn):
+        mode = self.enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Record no graph and save no buffers inside: for inference and for parameter updates."""
+    enabled = False
+
+
+class enable_grad(_GradModeContext):
+    """Turn recording back on inside a ``no_grad`` block."""
+    enabled = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """``with set_grad_enabled(flag):`` records the graph only when ``flag`` is true."""
+
+    def __init__(self, mode: bool):
+        self.enabled = bool(mode)
+
+
+# ----------------------------------------------------------------------------- errors
+
+class OpError(ValueError):
+    """Bad input to an operation. The message names the op and the offending shapes/devices/dtypes."""
+
+
+FREED_GRAPH = (
+    "Trying to backward through the graph a second time (or to read saved tensors after they "
+    "were freed). The buffers a backward pass needs are freed when .backward() finishes. Pass "
+    "retain_graph=True to the first .backward() if you need to go through the graph again, or "
+    "call .detach() on tensors you carry between iterations (truncated BPTT) so each backward "
+    "only walks its own graph."
+)
+
+
+def op_name(cls) -> str:
+    return getattr(cls, "name", None) or cls.__name__.lower()
+
+
+def describe(args) -> str:
+    parts = []
+    for a in args:
+        if isinstance(a, Function._tensor_cls):
+            parts.append(f"Tensor(shape={tuple(a.shape)}, dtype={a.dtype}, device={a.device})")
+    return ", ".join(parts)
+
+
+# ----------------------------------------------------------------------------- Function
+
+class _SavedOutput:
+    """A saved output: kept as its array (no reference cycle); a handle is rebuilt on access."""
+    __slots__ = ("index", "array")
+
+    def __init__(self, index, array):
+        self.index, self.array = index, array
+
+
+class Function:
+    """One operation; an instance (``ctx``) is one node of the graph. See the module docstring."""
+
+    _tensor_cls = None            # set by tensor.py
+    once_differentiable = False   # True for fused kernels whose backward computes on raw arrays
+    name = None                   # used in error messages; defaults to the lower-cased class name
+    xp = staticmethod(get_array_module)   # ctx.xp(a, b) -> numpy or cupy, whichever owns the arrays
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError
+
+    # -- what forward/backward use on ctx
+    def save_for_backward(self, *items):
+        """Keep arrays (inputs, outputs or others) or plain values for backward."""
+        self._to_save = items
+
+    def mark_non_differentiable(self, *arrays):
+        """Outputs (by array) that get no gradient, e.g. argmax indices."""
+        self._non_diff = arrays
+
+    @property
+    def saved_tensors(self):
+        """What forward saved: input arrays come back as the input Tensors (so create_graph works),
+        outputs as handles on this node's outputs, other arrays as constant Tensors."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(FREED_GRAPH)
+        T = Function._tensor_cls
+        out = []
+        for s in saved:
+            if isinstance(s, _SavedOutput):
+                ref = self._outputs[s.index]()
+                if ref is None:  # the user dropped the output; rebuild an equivalent handle
+                    ref = T._make(s.array, self._device, True, self, s.index)
+                out.append(ref)
+            elif s is not None and not isinstance(s, (T, int, float, bool, tuple, list, str)) \
+                    and hasattr(s, "shape"):
+                out.append(T._make(s, self._device))
+            else:
+                out.append(s)
+        return tuple(out)
+
+    # -- the door into the graph
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        T = Function._tensor_cls
+        ctx = cls.__new__(cls)
+        arrays, dev, requires = [], None, False
+        for a in args:
+            if isinstance(a, T):
+                if dev is None:
+                    dev = a.device
+                elif a.device is not dev and a.device != dev:
+                    raise OpError(f"{op_name(cls)}: expected all tensors on one device, got "
+                                  f"{', '.join(str(t.device) for t in args if isinstance(t, T))}. "
+                                  f"Move them with .to(device) first.")
+                requires = requires or a.requires_grad
+                arrays.append(a.data)
+            else:
+                arrays.append(a)
+        record = requires and _mode.enabled
+        ctx.needs_input_grad = tuple(isinstance(a, T) and a.requires_grad for a in args) \
+            if record else (False,) * len(args)
+        try:
+            raw = cls.forward(ctx, *arrays, **kwargs)
+        except OpError:
+            raise
+        except (ValueError, TypeError, IndexError) as e:
+            raise OpError(f"{op_name(cls)}: {e} (inputs: {describe(args)})") from e
+
+        multi = isinstance(raw, tuple)
+        raws = raw if multi else (raw,)
+        dev = ctx.__dict__.get("out_device", dev)   # only device moves put outputs elsewhere
+        if dev is None:
+            from .backend import device_of
+            dev = device_of(raws[0])
+        non_diff = getattr(ctx, "_non_diff", ())
+        outs = tuple(T._make(r, dev, record and r.dtype.kind == "f" and
+                             not any(r is n for n in non_diff)) for r in raws)
+        if record:
+            ctx._device = dev
+            ctx._edges = tuple(a._edge() if isinstance(a, T) and a.requires_grad else None
+                               for a in args)
+            ctx._in_meta = tuple((a.shape, a.dtype) if isinstance(a, T) else None for a in args)
+            ctx._out_meta = tuple((r.shape, r.dtype) for r in raws)
+            ctx._generation = 1 + max((e[0]._generation for e in ctx._edges
+                                       if type(e) is tuple), default=0)
+            ctx._outputs = tuple(weakref.ref(o) for o in outs)
+            ctx._saved = ctx._resolve_saved(args, raws) if hasattr(ctx, "_to_save") else ()
+            for i, o in enumerate(outs):
+                if o.requires_grad:
+                    o.grad_fn, o._out_index = ctx, i
+        return outs if multi else outs[0]
+
+    def _resolve_saved(self, args, raws):
+        T = Function._tensor_cls
+        saved = []
+        for s in self._to_save:
+            for a in args:
+                if isinstance(a, T) and a.data is s:
+                    saved.append(a)
+                    break
+            else:
+                for i, r in enumerate(raws):
+                    if r is s:
+                        saved.append(_SavedOutput(i, s))
+                        break
+                else:
+                    saved.append(s)
+        del self._to_save
+        return saved
+
+    def _release(self):
+        if self._saved:
+            self._saved = None
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+
+class _OnceDifferentiable(Function):
+    """Placed on gradients computed by a fused kernel under create_graph: differentiating them
+    again raises, naming the kernel, instead of silently giving a wrong second derivative."""
+
+    def __init__(self, op, generation, device):
+        self.op, self._generation, self._device = op, generation, device
+        self._edges, self._in_meta, self._saved, self._outputs = (), (), (), (lambda: None,)
+        self._out_meta = ((None, None),)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(
+            f"{ctx.op}: double backward is not supported; this fused kernel computes its backward "
+            f"on raw arrays. Use the version composed from primitive ops for higher-order derivatives.")
+
+
+# ----------------------------------------------------------------------------- the engine
+
+def _fit(g, meta, node):
+    """Bring an input gradient to the input's shape and dtype: the one place broadcasting is undone."""
+    T = Function._tensor_cls
+    if not isinstance(g, T):
+        g = T._make(g, node._device)
+    shape, dtype = meta
+    if g.shape != shape:
+        g = g.sum_to_size(shape)
+    if g.dtype != dtype:
+        g = g.to(dtype)
+    return g
+
+
+def _run_hooks(t, g):
+    for hook in t._hooks.values():
+        r = hook(g)
+        if r is not None:
+            g = r
+    return g
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
+    """Back-propagate ``root_grads`` from ``roots``.
+
+    Without ``capture`` gradients are added into leaves' ``.grad`` (``Tensor.backward``). With
+    ``capture`` (a dict keyed by leaf ``id`` or by ``(node, output index)``) the gradients of those
+    tensors are stored there instead and no ``.grad`` changes (``autograd.grad``).
+    """
+    T = Function._tensor_cls
+    pending = {}        # node -> gradient per output, summed as contributions arrive
+    leaves = {}         # id(leaf) -> [leaf, summed gradient]
+    heap, tie = [], itertools.count()
+
+    def send(edge, g):
+        if type(edge) is tuple:
+            node, i = edge
+            slot = pending.get(node)
+            if slot is None:
+                slot = pending[node] = [None] * len(node._out_meta)
+                heapq.heappush(heap, (-node._generation, next(tie), node))
+            slot[i] = g if slot[i] is None else slot[i] + g
+        else:
+            e = leaves.get(id(edge))
+            if e is None:
+                leaves[id(edge)] = [edge, g]
+            else:
+                e[1] = e[1] + g
+
+    with set_grad_enabled(create_graph):
+        for t, g in zip(roots, root_grads):
+            send(t._edge(), g)
+        while heap:
+            node = heapq.heappop(heap)[2]
+            grads = pending.pop(node)
+            for i, ref in enumerate(node._outputs):
+                t = ref()
+                if t is not None and grads[i] is not None:
+                    if t._hooks:
+                        grads[i] = _run_hooks(t, grads[i])
+                    if t._retains_grad and capture is None:
+                        t.grad = grads[i].detach() if t.grad is None and not create_graph else \
+                            grads[i] if t.grad is None else t.grad + grads[i]
+                if capture is not None and (node, i) in capture:
+                    capture[(node, i)] = grads[i]
+            if node._saved is None:
+                raise RuntimeError(FREED_GRAPH)
+            for i, g in enumerate(grads):
+                if g is None:   # an output nobody used: its gradient is zero
+                    shape, dtype = node._out_meta[i]
+                    grads[i] = T._make(node._device.xp.zeros(shape, dtype), node._device)
+            if node.once_differentiable and create_graph:
+                with no_grad():
+                    in_grads = node.backward(node, *grads)
+                in_grads = _mark_once(node, in_grads)
+            else:
+                in_grads = node.backward(node, *grads)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            for edge, meta, g in zip(node._edges, node._in_meta, in_grads):
+                if edge is not None and g is not None:
+                    send(edge, _fit(g, meta, node))
+            if not retain_graph:
+                node._release()
+
+        for leaf, g in leaves.values():
+            if leaf._hooks:
+                g = _run_hooks(leaf, g)
+            if capture is not None:
+                if id(leaf) in capture:
+                    capture[id(leaf)] = g
+            elif leaf.grad is None:
+                # own the memory: several leaves may have been handed the same gradient array
+                leaf.grad = g if create_graph else T._make(g.data.copy(), g.device)
+            else:
+                leaf.grad = leaf.grad + g if create_graph else T._make(leaf.grad.data + g.data, g.device)
+
+
+def _mark_once(node, in_grads):
+    T = Function._tensor_cls
+    single = not isinstance(in_grads, tuple)
+    gs = (in_grads,) if single else in_grads
+    out = []
+    for g in gs:
+        if g is not None:
+            data = g.data if isinstance(g, T) else g
+            g = T._make(data, node._device, True,
+                        _OnceDifferentiable(op_name(type(node)), node._generation, node._device), 0)
+        out.append(g)
+    return out[0] if single else tuple(out)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned instead of stored in ``.grad``.
+
+    Like ``torch.autograd.grad``: with ``create_graph=True`` the returned gradients are themselves
+    differentiable, which gives Hessian-vector products and second derivatives.
+    """
+    T = Function._tensor_cls
+    outputs = [outputs] if isinstance(outputs, T) else list(outputs)
+    single = isinstance(inputs, T)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, T):
+        grad_outputs = [grad_outputs]
+    roots, gs = [], []
+    for o, g in zip(outputs, grad_outputs):
+        if not o.requires_grad:
+            raise RuntimeError("grad: an output does not require grad and has no grad_fn")
+        roots.append(o)
+        gs.append(o._default_grad(g))
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("grad: an input does not require grad; only tensors with "
+                               "requires_grad=True can be differentiated against")
+    keys = [id(t) if t.grad_fn is None else (t.grad_fn, t._out_index) for t in inputs]
+    capture = dict.fromkeys(keys)
+    run_backward(roots, gs, create_graph if retain_graph is None else retain_graph,
+                 create_graph, capture)
+    result = []
+    for t, k in zip(inputs, keys):
+        g = capture[k]
+        if g is None and not allow_unused:
+            raise RuntimeError("grad: one of the inputs was not used to compute the outputs; "
+                               "pass allow_unused=True to get None for it")
+        result.append(g)
+    return tuple(result)

@@ -1,0 +1,82 @@
+"""Tensor factories: tensor, zeros, ones, full, *_like, arange, linspace, eye."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import backend
+from .tensor import DEFAULT_FLOAT, Tensor, as_dtype
+
+
+def _size(size):
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+
+
+def _make(fn, dtype, device, requires_grad):
+    dev = backend.device(device)
+    return Tensor(fn(dev.xp, as_dtype(dtype)), requires_grad=requires_grad, device=dev)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (a number, nested list, array or Tensor)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    t = Tensor(data, dtype=dtype, device=device, requires_grad=False)
+    if backend.is_array(data) and t.data is data:
+        t.data = t.data.copy()
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    s = _size(size)
+    return _make(lambda xp, dt: xp.zeros(s, dt), dtype or DEFAULT_FLOAT, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    s = _size(size)
+    return _make(lambda xp, dt: xp.ones(s, dt), dtype or DEFAULT_FLOAT, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = (np.bool_ if isinstance(fill_value, bool) else
+                 np.int64 if isinstance(fill_value, numbers.Integral) else DEFAULT_FLOAT)
+    s = _size((size,)) if not isinstance(size, int) else (size,)
+    return _make(lambda xp, dt: xp.full(s, fill_value, dt), dtype, device, requires_grad)
+
+
+def _like(fn, t, dtype, device, requires_grad):
+    return fn(*t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    return _like(zeros, t, dtype, device, requires_grad)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False):
+    return _like(ones, t, dtype, device, requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """``arange(5)`` -> 0..4; integer arguments give int64, any float gives float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+        dtype = np.int64 if ints else DEFAULT_FLOAT
+    return _make(lambda xp, dt: xp.arange(start, end, step).astype(dt), dtype, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    return _make(lambda xp, dt: xp.linspace(start, end, steps).astype(dt), dtype or DEFAULT_FLOAT,
+                 device, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    return _make(lambda xp, dt: xp.eye(n, m, dtype=dt), dtype or DEFAULT_FLOAT, device, requires_grad)

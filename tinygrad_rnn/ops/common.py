@@ -1,0 +1,52 @@
+"""Helpers every op shares: dim normalisation and constants. One place each, called everywhere."""
+from __future__ import annotations
+
+from ..autograd import OpError
+from ..tensor import Tensor
+
+
+def normalize_dim(op, dim, ndim):
+    """A possibly negative dim -> 0..ndim-1, with an error naming the op."""
+    try:
+        d = int(dim)
+    except TypeError:
+        raise OpError(f"{op}: dim must be an int, got {dim!r}") from None
+    if not -max(ndim, 1) <= d < max(ndim, 1):
+        raise OpError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimension(s)")
+    return d % ndim if ndim else 0
+
+
+def normalize_dims(op, dim, ndim, np_style=None):
+    """``dim`` (int, tuple or None) -> sorted tuple of dims, or None for all dims.
+
+    NumPy's ``axis=`` and ``keepdims=`` are accepted in ``np_style`` and returned as keepdim.
+    """
+    keepdim = None
+    if np_style:
+        unknown = set(np_style) - {"axis", "keepdims"}
+        if unknown:
+            raise TypeError(f"{op}: unexpected keyword argument(s) {sorted(unknown)}")
+        if "axis" in np_style:
+            if dim is not None:
+                raise TypeError(f"{op}: give dim or axis, not both")
+            dim = np_style["axis"]
+        keepdim = np_style.get("keepdims")
+    if dim is None:
+        return None, keepdim
+    dims = (dim,) if not isinstance(dim, (tuple, list)) else tuple(dim)
+    out = tuple(sorted(normalize_dim(op, d, ndim) for d in dims))
+    if len(set(out)) != len(out):
+        raise OpError(f"{op}: dim {dim} repeats a dimension")
+    return out, keepdim
+
+
+def const(array, like: Tensor) -> Tensor:
+    """A constant (no history) Tensor on ``like``'s device: masks and other values backward needs."""
+    return Tensor._make(array, like.device)
+
+
+def shape_arg(shape):
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)

@@ -1,0 +1,430 @@
+"""Elementwise ops. Each forward works on raw arrays; each backward is written with Tensor ops,
+so with ``create_graph=True`` it is differentiated again (second derivatives for free).
+
+Broadcasting: forwards broadcast as NumPy does; backwards may return gradients in the broadcast
+shape, and the engine sums them back to each input's shape (``autograd._fit``), in that one place.
+"""
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .common import const
+
+
+def _is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        return x + y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        return x - y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, -g
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gx, gy = ctx.needs_input_grad
+        return (g * y if gx else None), (g * x if gy else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x / y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gx, gy = ctx.needs_input_grad
+        # d(x/y)/dy = -x / y^2
+        return (g / y if gx else None), (-g * x / (y * y) if gy else None)
+
+
+class Pow(Function):
+    """``x ** y`` for tensor/scalar in either place."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        out = x ** y
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, out = ctx.saved_tensors
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            # d(x^y)/dx = y x^(y-1); written so that y == 0 gives 0, not 0 * inf
+            gx = g * 0.0 if (not _is_tensor(y) and y == 0) else g * y * x ** (y - 1)
+        if ctx.needs_input_grad[1]:
+            # d(x^y)/dy = x^y log x
+            gy = g * out * (x.log() if _is_tensor(x) else math.log(x))
+        return gx, gy
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+# ----------------------------------------------------------------------------- smooth functions
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp(x).exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp(x).sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g / (2 * out)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * x.cos()
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return -g * x.sin()
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp(x).tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * (1 - out * out)          # d/dx tanh(x) = 1 - tanh(x)^2
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp(x)
+        e = xp.exp(-xp.abs(x))              # never overflows
+        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * out * (1 - out)          # d/dx s(x) = s(x) (1 - s(x))
+
+
+class Softplus(Function):
+    """``log(1 + exp(beta x)) / beta``, linear above ``threshold`` as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        xp = ctx.xp(x)
+        bx = x * beta
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        smooth = (xp.log1p(xp.exp(-xp.abs(bx))) + xp.maximum(bx, 0)) / beta
+        return xp.where(bx > threshold, x, smooth).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        bx = x * ctx.beta
+        linear = const(bx.data > ctx.threshold, x)
+        return g * where(linear, 1.0, bx.sigmoid()), None, None   # d/dx softplus = sigmoid(beta x)
+
+
+def erf_array(x):
+    """The error function on any array module (NumPy has none), accurate to float64 rounding.
+
+    |x| < 2.5: erf(a) = 2/sqrt(pi) exp(-a^2) sum_n (2a^2)^n a / (2n+1)!!  (all terms positive);
+    |x| >= 2.5: erfc(a) = exp(-a^2) / (sqrt(pi) K(a)) with the continued fraction
+    K(a) = a + (1/2)/(a + 1/(a + (3/2)/(a + ...))).  The loops run over series terms, not elements.
+    """
+    xp = Function.xp(x)
+    a = xp.abs(x)
+    small = xp.minimum(a, 2.5)
+    term = small.copy()
+    total = small.copy()
+    two_a2 = 2 * small * small
+    for n in range(1, 45):
+        term = term * two_a2 / (2 * n + 1)
+        total = total + term
+    series = (2 / math.sqrt(math.pi)) * xp.exp(-small * small) * total
+    big = xp.maximum(a, 2.5)
+    k = big.copy()
+    for n in range(60, 0, -1):
+        k = big + (n / 2) / k
+    tail = 1 - xp.exp(-big * big) / (math.sqrt(math.pi) * k)
+    return (xp.sign(x) * xp.where(a < 2.5, series, tail)).astype(x.dtype, copy=False)
+
+
+class Erf(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return erf_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (2 / math.sqrt(math.pi)) * (-(x * x)).exp()   # d/dx erf = 2/sqrt(pi) e^(-x^2)
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x), with Phi the normal CDF (``approximate="tanh"``: the tanh formula). Composed from
+    differentiable ops, so its second derivative is right too."""
+    if approximate == "none":
+        return x * 0.5 * (1 + (x * (1 / math.sqrt(2))).erf())
+    if approximate == "tanh":
+        return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)).tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+# ----------------------------------------------------------------------------- piecewise functions
+# Their derivatives are masks that do not depend smoothly on x: built as constants from raw arrays.
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * const(ctx.xp(x.data).sign(x.data), x)
+
+
+class Sign(Function):
+    """sign(x); its gradient is zero everywhere it exists."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp(x).sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp(x).maximum(x, 0).astype(x.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * const(out.data > 0, out)
+
+
+class LeakyRelu(Function):
+    @staticmethod
+    def forward(ctx, x, slope):
+        xp = ctx.xp(x)
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return xp.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        xp = ctx.xp(x.data)
+        return g * const(xp.where(x.data > 0, 1, ctx.slope).astype(x.dtype), x), None
+
+
+class Elu(Function):
+    @staticmethod
+    def forward(ctx, x, alpha):
+        xp = ctx.xp(x)
+        out = xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0))).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, out)
+        ctx.alpha = alpha
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        # d/dx = 1 for x > 0, alpha e^x = out + alpha otherwise (differentiable again through out)
+        return g * where(const(x.data > 0, x), 1.0, out + ctx.alpha), None
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        if lo is None and hi is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return ctx.xp(x).clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        keep = True
+        if ctx.lo is not None:
+            keep = keep & (x.data >= (ctx.lo.data if _is_tensor(ctx.lo) else ctx.lo))
+        if ctx.hi is not None:
+            keep = keep & (x.data <= (ctx.hi.data if _is_tensor(ctx.hi) else ctx.hi))
+        return g * const(keep, x), None, None
+
+
+def _tie_weights(xp, x, y, first_wins):
+    """1 where the first argument is chosen, 0 where the second is, 1/2 on ties (as PyTorch)."""
+    chosen = (x > y) if first_wins else (x < y)
+    return xp.where(x == y, 0.5, chosen.astype(float))
+
+
+class Maximum(Function):
+    _first_wins = True
+
+    @classmethod
+    def forward(cls, ctx, x, y):
+        xp = ctx.xp(x, y)
+        ctx.save_for_backward(x, y)
+        return xp.maximum(x, y) if cls._first_wins else xp.minimum(x, y)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, y = ctx.saved_tensors
+        xd = x.data if _is_tensor(x) else x
+        yd = y.data if _is_tensor(y) else y
+        xp = ctx.xp(xd, yd)
+        w = _tie_weights(xp, xd, yd, cls._first_wins).astype(g.dtype)
+        wx = const(w, g)
+        return g * wx, g * (1 - wx)
+
+
+class Minimum(Maximum):
+    _first_wins = False
+
+
+class Where(Function):
+    """``where(cond, x, y)``: x where cond is true, else y; cond gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, cond, x, y):
+        ctx.save_for_backward(cond)
+        return ctx.xp(cond, x, y).where(cond, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        cond, = ctx.saved_tensors
+        gx, gy = ctx.needs_input_grad[1:]
+        return None, (Where.apply(cond, g, 0.0) if gx else None), (Where.apply(cond, 0.0, g) if gy else None)
+
+
+def where(condition, x, y):
+    """Elementwise choice; ``x``/``y`` may be tensors or numbers; broadcasting as NumPy."""
+    if not _is_tensor(condition):
+        ref = x if _is_tensor(x) else y
+        condition = Tensor(condition, device=ref.device if _is_tensor(ref) else None)
+    if condition.dtype.kind != "b":
+        condition = condition != 0
+    x = x.item() if hasattr(x, "item") and not _is_tensor(x) and getattr(x, "ndim", 1) == 0 else x
+    y = y.item() if hasattr(y, "item") and not _is_tensor(y) and getattr(y, "ndim", 1) == 0 else y
+    return Where.apply(condition, x, y)
+
+
+# ----------------------------------------------------------------------------- comparisons and logic
+# Boolean results: autograd records nothing for them (non-floating outputs never require grad).
+
+def _compare(name, fn):
+    def forward(ctx, x, y):
+        return fn(ctx.xp(x, y), x, y)
+    return type(name, (Function,), {"forward": staticmethod(forward), "name": name.lower()})
+
+
+Less = _compare("Less", lambda xp, x, y: xp.less(x, y))
+LessEqual = _compare("LessEqual", lambda xp, x, y: xp.less_equal(x, y))
+Greater = _compare("Greater", lambda xp, x, y: xp.greater(x, y))
+GreaterEqual = _compare("GreaterEqual", lambda xp, x, y: xp.greater_equal(x, y))
+Equal = _compare("Equal", lambda xp, x, y: xp.equal(x, y))
+NotEqual = _compare("NotEqual", lambda xp, x, y: xp.not_equal(x, y))
+LogicalAnd = _compare("LogicalAnd", lambda xp, x, y: xp.logical_and(x, y))
+LogicalOr = _compare("LogicalOr", lambda xp, x, y: xp.logical_or(x, y))
+
+
+class LogicalNot(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp(x).logical_not(x) if x.dtype.kind == "b" else ctx.xp(x).invert(x)

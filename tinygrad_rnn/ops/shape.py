@@ -1,0 +1,260 @@
+"""Ops that move elements around without changing them: reshape, permute, expand, indexing,
+cat/split, pad. Each backward moves the gradient back the way the elements came."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, OpError
+from ..tensor import Tensor
+from .common import normalize_dim, shape_arg
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None
+
+
+def reshape(x, *shape):
+    return Reshape.apply(x, shape_arg(shape))
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = normalize_dim("flatten", start_dim, x.ndim), normalize_dim("flatten", end_dim, x.ndim)
+    if s > e:
+        raise OpError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return reshape(x, *x.shape[:s], -1, *x.shape[e + 1:])
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        drop = {i for i, n in enumerate(x.shape) if n == 1}
+    else:
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        drop = {d for d in (normalize_dim("squeeze", d, x.ndim) for d in dims) if x.shape[d] == 1}
+    return reshape(x, *(n for i, n in enumerate(x.shape) if i not in drop))
+
+
+def unsqueeze(x, dim):
+    d = normalize_dim("unsqueeze", dim, x.ndim + 1)
+    return reshape(x, *x.shape[:d], 1, *x.shape[d:])
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.permute(*np.argsort(ctx.dims).tolist()), None
+
+
+def permute(x, *dims):
+    dims = tuple(normalize_dim("permute", d, x.ndim) for d in shape_arg(dims))
+    if sorted(dims) != list(range(x.ndim)):
+        raise OpError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of a "
+                      f"tensor of shape {tuple(x.shape)}")
+    return Permute.apply(x, dims)
+
+
+def transpose(x, dim0, dim1):
+    dims = list(range(x.ndim))
+    a, b = normalize_dim("transpose", dim0, x.ndim), normalize_dim("transpose", dim1, x.ndim)
+    dims[a], dims[b] = dims[b], dims[a]
+    return Permute.apply(x, tuple(dims))
+
+
+class Expand(Function):
+    """Broadcast to a larger shape without copying; the gradient is summed back."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return ctx.xp(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.sum_to_size(ctx.in_shape), None
+
+
+def expand(x, *shape):
+    shape = shape_arg(shape)
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise OpError(f"expand: target shape {shape} has fewer dims than the tensor's {tuple(x.shape)}")
+    full = tuple(x.shape[i - lead] if (s == -1 and i >= lead) else s for i, s in enumerate(shape))
+    for i, n in enumerate(x.shape):
+        if n != 1 and n != full[lead + i]:
+            raise OpError(f"expand: cannot expand shape {tuple(x.shape)} to {shape} "
+                          f"(dim {i} has size {n}, not 1)")
+    return x if full == x.shape else Expand.apply(x, full)
+
+
+# ----------------------------------------------------------------------------- indexing
+
+def raw_index(index, like):
+    """A Tensor index -> the array index NumPy/CuPy understand, on ``like``'s device.
+
+    Boolean masks become the integer arrays of their True positions (the same selection), so the
+    backward scatter needs only one case.
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    xp = like.device.xp
+    out = []
+    for p in parts:
+        if isinstance(p, Tensor):
+            p = p.data
+        elif isinstance(p, list):
+            p = np.asarray(p)
+        if backend.is_array(p):
+            p = backend.to_device(p, like.device)
+            if p.dtype.kind == "b" and p.ndim > 0:
+                out.extend(xp.nonzero(p))
+                continue
+            if p.dtype.kind not in "iu" and p.dtype.kind != "b":
+                raise OpError(f"getitem: tensors used as indices must be integer or bool, got {p.dtype}")
+        out.append(p)
+    return tuple(out)
+
+
+def _is_advanced(index):
+    return any(hasattr(p, "shape") and not isinstance(p, (int, np.integer)) for p in index)
+
+
+class Getitem(Function):
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.in_shape, ctx.index = x.shape, index
+        out = x[index]
+        return ctx.xp(x).asarray(out) if isinstance(out, np.generic) else out
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAdd.apply(g, ctx.index, ctx.in_shape), None
+
+
+class IndexAdd(Function):
+    """zeros(shape) with ``g`` added at ``index``: the adjoint of indexing. Repeated indices add up."""
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        xp = ctx.xp(g)
+        ctx.index = index
+        z = xp.zeros(shape, g.dtype)
+        if _is_advanced(index):
+            backend.scatter_add(xp, z, index, g)
+        else:
+            z[index] = g
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Getitem.apply(gg, ctx.index), None, None
+
+
+def getitem(x, index):
+    return Getitem.apply(x, raw_index(index, x))
+
+
+# ----------------------------------------------------------------------------- joining and splitting
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, *xs, dim):
+        ctx.dim, ctx.sizes = dim, [x.shape[dim] for x in xs]
+        return ctx.xp(*xs).concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Split.apply(g, ctx.sizes, ctx.dim)
+
+
+class Split(Function):
+    """Several outputs: consecutive pieces of ``sizes`` along ``dim`` (views, no copies)."""
+
+    @staticmethod
+    def forward(ctx, x, sizes, dim):
+        ctx.dim = dim
+        bounds = np.cumsum(sizes)[:-1].tolist()
+        return tuple(ctx.xp(x).split(x, bounds, axis=dim))
+
+    @staticmethod
+    def backward(ctx, *gs):
+        return Cat.apply(*gs, dim=ctx.dim), None, None
+
+
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise OpError("cat: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise OpError(f"cat: expected a list of Tensors, item {i} is {type(t).__name__}")
+    return Cat.apply(*tensors, dim=normalize_dim("cat", dim, tensors[0].ndim))
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise OpError("stack: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise OpError(f"stack: expects tensors of equal shape, got {tuple(tensors[0].shape)} at "
+                          f"entry 0 and {tuple(t.shape)} at entry {i}")
+    d = normalize_dim("stack", dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def split(x, split_size_or_sections, dim=0):
+    d = normalize_dim("split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise OpError(f"split: split size must be positive, got {step}")
+        sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise OpError(f"split: sizes {sizes} add up to {sum(sizes)}, but dim {dim} has size {n}")
+    return Split.apply(x, sizes, d) if len(sizes) > 1 else (x,)
+
+
+def chunk(x, chunks, dim=0):
+    n = x.shape[normalize_dim("chunk", dim, x.ndim)]
+    return split(x, max(-(-n // chunks), 1), dim)
+
+
+class Pad(Function):
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        ctx.keep = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return ctx.xp(x).pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.keep], None, None
+
+
+def pad(x, pad, value=0.0):
+    """Constant padding, PyTorch order: ``pad=(left, right)`` pads the last dim,
+    ``(left, right, top, bottom)`` the last two, and so on."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) > 2 * x.ndim:
+        raise OpError(f"pad: expected an even number of values, at most 2 * ndim = {2 * x.ndim}, got {pad}")
+    if any(p < 0 for p in pad):
+        raise OpError(f"pad: negative padding is not supported, got {pad}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return Pad.apply(x, tuple(widths), value)
