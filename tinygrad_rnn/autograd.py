@@ -26,6 +26,8 @@ import itertools
 import threading
 import weakref
 
+import numpy as np
+
 from .backend import get_array_module
 
 # ----------------------------------------------------------------------------- grad mode
@@ -195,6 +197,8 @@ class Function:
 
         multi = isinstance(raw, tuple)
         raws = raw if multi else (raw,)
+        if any(isinstance(r, np.generic) for r in raws):   # NumPy turns 0-d results into scalars
+            raws = tuple(np.asarray(r) if isinstance(r, np.generic) else r for r in raws)
         dev = ctx.__dict__.get("out_device", dev)   # only device moves put outputs elsewhere
         if dev is None:
             from .backend import device_of
