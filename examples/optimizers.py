@@ -1,0 +1,81 @@
+"""The lecture's optimizers side by side: gradient descent with SGD, Momentum, Adagrad, RMSProp and
+Adam (= Momentum + RMSProp) train the same network from the same starting weights.
+
+What it teaches (lecture 003): every optimizer follows -dE/dw, but they differ in how they use
+past gradients: Momentum keeps a running direction, Adagrad and RMSProp scale each weight's step by
+its gradient history, Adam does both. The plot shows their loss curves on one set of axes.
+
+    python examples/optimizers.py            # 15 epochs each, saves optimizers.png
+    python examples/optimizers.py --quick
+"""
+import argparse
+
+import numpy as np
+from tqdm import tqdm
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+from tinygrad_rnn.data import DataLoader, TensorDataset
+
+OPTIMIZERS = {
+    "SGD": lambda p: tg.optim.SGD(p, lr=0.05),
+    "Momentum": lambda p: tg.optim.SGD(p, lr=0.05, momentum=0.9),
+    "Adagrad": lambda p: tg.optim.Adagrad(p, lr=0.05),
+    "RMSProp": lambda p: tg.optim.RMSprop(p, lr=1e-3),
+    "Adam": lambda p: tg.optim.Adam(p, lr=1e-3),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--out", default="optimizers.png")
+    parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
+    args = parser.parse_args(argv)
+    epochs = 1 if args.quick else args.epochs
+
+    tg.manual_seed(0)
+    X, y = tg.datasets.load_digits(return_X_y=True)
+    data = TensorDataset(tg.tensor(X), tg.tensor(y))
+    start = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10)).state_dict()
+
+    curves = {}
+    for name, make in OPTIMIZERS.items():
+        tg.manual_seed(1)                                  # same batches for every optimizer
+        model = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10))
+        model.load_state_dict(start)                       # same starting weights
+        optimizer = make(model.parameters())
+        losses = []
+        for _ in range(epochs):
+            for xb, yb in tqdm(DataLoader(data, batch_size=32, shuffle=True), desc=name, leave=False):
+                loss = nn.functional.cross_entropy(model(xb), yb)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+        curves[name] = losses
+        print(f"{name:9s} final loss (mean of last 20 iterations): {np.mean(losses[-20:]):.4f}")
+
+    save_plot(curves, args.out)
+    return curves
+
+
+def save_plot(curves, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, losses in curves.items():
+        smooth = np.convolve(losses, np.ones(10) / 10, mode="valid") if len(losses) > 10 else losses
+        ax.plot(smooth, label=name)
+    ax.set(xlabel="iteration (mini-batch update)", ylabel="training loss (moving average)",
+           yscale="log", title="Same network, same start, five optimizers")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()
