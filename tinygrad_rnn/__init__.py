@@ -42,3 +42,8 @@ for _name in ("exp log sqrt abs sign sin cos tanh sigmoid relu erf clamp maximum
               "transpose squeeze unsqueeze matmul").split():
     globals()[_name] = _unary(_name)
 del _name
+
+from . import data, datasets  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from . import optim  # noqa: E402
+from . import nn  # noqa: E402

@@ -196,7 +196,7 @@ class Function:
             raise OpError(f"{op_name(cls)}: {e} (inputs: {describe(args)})") from e
 
         multi = isinstance(raw, tuple)
-        raws = raw if multi else (raw,)
+        raws = produced = raw if multi else (raw,)
         if any(isinstance(r, np.generic) for r in raws):   # NumPy turns 0-d results into scalars
             raws = tuple(np.asarray(r) if isinstance(r, np.generic) else r for r in raws)
         dev = ctx.__dict__.get("out_device", dev)   # only device moves put outputs elsewhere
@@ -215,13 +215,15 @@ class Function:
             ctx._generation = 1 + max((e[0]._generation for e in ctx._edges
                                        if type(e) is tuple), default=0)
             ctx._outputs = tuple(weakref.ref(o) for o in outs)
-            ctx._saved = ctx._resolve_saved(args, raws) if hasattr(ctx, "_to_save") else ()
+            ctx._saved = ctx._resolve_saved(args, raws, produced) if hasattr(ctx, "_to_save") else ()
             for i, o in enumerate(outs):
                 if o.requires_grad:
                     o.grad_fn, o._out_index = ctx, i
         return outs if multi else outs[0]
 
-    def _resolve_saved(self, args, raws):
+    def _resolve_saved(self, args, raws, produced):
+        """Saved inputs -> the input Tensors, saved outputs -> output handles, by identity.
+        ``produced`` are the outputs as forward returned them (before 0-d scalars became arrays)."""
         T = Function._tensor_cls
         saved = []
         for s in self._to_save:
@@ -230,9 +232,9 @@ class Function:
                     saved.append(a)
                     break
             else:
-                for i, r in enumerate(raws):
-                    if r is s:
-                        saved.append(_SavedOutput(i, s))
+                for i, (r, p) in enumerate(zip(raws, produced)):
+                    if p is s:
+                        saved.append(_SavedOutput(i, r))
                         break
                 else:
                     saved.append(s)

@@ -69,6 +69,7 @@ _TYPES: dict[str, _DeviceType] = {
     "cuda": _DeviceType("cuda", _load_cupy, lambda: __import__("cupy").ndarray,
                         lambda a: a.device.id, lambda a: a.get(), _cupy_from_host),
 }
+_TYPES["cpu"]._module = np   # always loaded: device_of must know host arrays before "cpu" is named
 
 
 def register_device_type(name, load, array_type, to_host, from_host, index_of=lambda a: 0):
@@ -80,6 +81,11 @@ def register_device_type(name, load, array_type, to_host, from_host, index_of=la
     _TYPES[name] = _DeviceType(name, load, array_type, index_of, to_host, from_host)
     _CACHE.clear()
     _ARRAY_TYPES.clear()
+
+
+def is_device_type(name) -> bool:
+    """True when ``name`` ("cpu", "cuda", or one added by ``register_device_type``) is known."""
+    return name in _TYPES
 
 
 class Device:

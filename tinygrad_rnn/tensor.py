@@ -312,6 +312,8 @@ class Tensor:
             if other.device != self.device:
                 raise OpError(f"{op}: tensors are on {self.device} and {other.device}")
             other = other.data
+        elif isinstance(other, np.ndarray):    # host data: copied to this tensor's device
+            other = backend.to_device(other, self.device)
         return other
 
     def _apply_inplace(self, op, fn, other):

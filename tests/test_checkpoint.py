@@ -1,0 +1,311 @@
+"""tinygrad_rnn.save / load: round trips, safety (no code runs on load), damage, atomic writes."""
+import io
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import serialization
+from tinygrad_rnn.serialization import CheckpointError
+
+needs_sigkill = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+
+
+def _roundtrip(obj, tmp_path, **kw):
+    path = tmp_path / "ck.bin"
+    tg.save(obj, path)
+    return tg.load(path, **kw)
+
+
+# ----------------------------------------------------------------------------- round trips
+
+def test_python_values_round_trip_with_their_types(tmp_path):
+    obj = {"epoch": 3, "lr": 0.1, "flag": True, "none": None, "name": "adam",
+           7: (1, [2.5, "x"]), "nested": {"a": [], "b": ()}}
+    out = _roundtrip(obj, tmp_path)
+    assert out == obj
+    assert isinstance(out[7], tuple) and isinstance(out[7][1], list) and out["flag"] is True
+    assert list(out) == list(obj)                       # key order kept
+
+
+def test_floats_round_trip_bit_exactly_including_nan_and_infinity(tmp_path):
+    values = [0.1, 1 / 3, 5e-324, -0.0, math.inf, -math.inf, 1e308]
+    out = _roundtrip({"v": values, "nan": math.nan}, tmp_path)
+    assert [v.hex() for v in out["v"]] == [v.hex() for v in values]
+    assert math.isnan(out["nan"])
+
+
+def test_big_ints_round_trip_exactly(tmp_path):
+    big = [2 ** 127 + 12345, -(2 ** 200) + 1, 2 ** 64]
+    assert _roundtrip({"big": big}, tmp_path)["big"] == big
+
+
+def test_rng_state_round_trip_continues_the_same_stream(tmp_path):
+    tg.manual_seed(11)
+    tg.rand(5)
+    tg.save({"rng": tg.get_rng_state()}, tmp_path / "rng")
+    expected = tg.rand(4).tolist()
+    tg.manual_seed(0)
+    tg.set_rng_state(tg.load(tmp_path / "rng")["rng"])
+    assert tg.rand(4).tolist() == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int8, np.int64, np.uint8,
+                                   np.bool_])
+def test_arrays_come_back_as_arrays_with_dtype_and_values(tmp_path, dtype):
+    a = (np.arange(12).reshape(3, 4) % 3).astype(dtype)
+    out = _roundtrip({"a": a}, tmp_path)["a"]
+    assert type(out) is np.ndarray and out.dtype == dtype
+    np.testing.assert_array_equal(out, a)
+
+
+def test_tensors_come_back_as_tensors_with_dtype_and_requires_grad(tmp_path):
+    w = tg.randn(3, 2, requires_grad=True)
+    idx = tg.tensor([1, 2, 3])
+    out = _roundtrip({"w": w, "i": idx}, tmp_path)
+    assert isinstance(out["w"], tg.Tensor) and out["w"].requires_grad and out["w"].is_leaf
+    assert out["i"].dtype == np.int64 and not out["i"].requires_grad
+    np.testing.assert_array_equal(out["w"].numpy(), w.numpy())
+
+
+def test_numpy_scalars_keep_their_dtype(tmp_path):
+    out = _roundtrip([np.float32(1.5), np.int16(-3)], tmp_path)
+    assert type(out[0]) is np.float32 and out[0] == 1.5
+    assert type(out[1]) is np.int16 and out[1] == -3
+
+
+def test_tensors_load_on_cpu_by_default_and_on_map_location(tmp_path, device):
+    t = tg.arange(4.0, device=device)
+    tg.save({"t": t}, tmp_path / "ck")
+    assert tg.load(tmp_path / "ck")["t"].device == tg.device("cpu")
+    moved = tg.load(tmp_path / "ck", map_location=device)["t"]
+    assert moved.device == tg.device(device) and moved.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_tensor_saved_twice_is_stored_once_and_loads_as_one_object(tmp_path):
+    w = tg.randn(100)
+    tg.save({"a": w, "b": [w]}, tmp_path / "ck")
+    with zipfile.ZipFile(tmp_path / "ck") as z:
+        assert len(z.namelist()) == 2                      # one array + the metadata
+    out = tg.load(tmp_path / "ck")
+    assert out["a"] is out["b"][0]
+
+
+def test_path_is_used_exactly_without_adding_a_suffix(tmp_path):
+    tg.save({"x": 1}, tmp_path / "model.ckpt")
+    assert os.listdir(tmp_path) == ["model.ckpt"]
+
+
+def test_file_objects_can_be_written_and_read():
+    buf = io.BytesIO()
+    tg.save({"w": tg.ones(2)}, buf)
+    buf.seek(0)
+    assert tg.load(buf)["w"].tolist() == [1.0, 1.0]
+
+
+def test_checkpoint_is_a_plain_npz_with_json_metadata(tmp_path):
+    tg.save({"w": tg.ones(2), "step": 5}, tmp_path / "ck")
+    with np.load(tmp_path / "ck", allow_pickle=False) as z:
+        meta = z[serialization.META_KEY]
+        assert meta.dtype == np.uint8
+        assert '"step"' in meta.tobytes().decode()
+        assert [k for k in z.files if k != serialization.META_KEY] == ["a0"]
+
+
+# ----------------------------------------------------------------------------- what cannot be saved
+
+def test_saving_an_unsupported_object_names_where_it_is(tmp_path):
+    with pytest.raises(CheckpointError, match=r"type set at obj\['opt'\]\[1\]"):
+        tg.save({"opt": [1, {2}]}, tmp_path / "ck")
+
+
+def test_saving_object_arrays_is_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="dtype object"):
+        tg.save({"a": np.array([None, 1], dtype=object)}, tmp_path / "ck")
+
+
+def test_saving_dict_keys_other_than_str_or_int_is_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="keys must be str or int"):
+        tg.save({(1, 2): 3}, tmp_path / "ck")
+
+
+# ----------------------------------------------------------------------------- loading never runs code
+
+class _Payload:
+    """Unpickling this would create the file named in ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_checkpoint_with_a_pickled_object_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    meta = ('{"format": "tinygrad_rnn.checkpoint", "version": 1, "root": {"t": "ndarray", "k": "a0"}}')
+    with open(tmp_path / "evil", "wb") as f:
+        np.savez(f, __checkpoint__=np.frombuffer(meta.encode(), np.uint8),
+                 a0=np.array([_Payload(str(marker))], dtype=object))
+    with pytest.raises(CheckpointError, match="evil"):
+        tg.load(tmp_path / "evil")
+    assert not marker.exists()
+
+
+def test_a_plain_pickle_file_is_refused_without_running_it(tmp_path):
+    import pickle
+    marker = tmp_path / "pwned"
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps({"w": _Payload(str(marker))}))
+    with pytest.raises(CheckpointError, match="model.pkl"):
+        tg.load(tmp_path / "model.pkl")
+    assert not marker.exists()
+
+
+# ----------------------------------------------------------------------------- damaged files
+
+def _good(tmp_path):
+    path = tmp_path / "ck"
+    tg.save({"w": tg.tensor(np.arange(50_000, dtype=np.float32)), "step": 1}, path)
+    return path, path.read_bytes()
+
+
+def test_a_truncated_checkpoint_raises_an_error_naming_the_file(tmp_path):
+    path, data = _good(tmp_path)
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=r"'.*ck' is not a readable .*checkpoint"):
+        tg.load(path)
+
+
+def test_a_corrupted_checkpoint_raises_an_error_naming_the_file(tmp_path):
+    path, data = _good(tmp_path)
+    damaged = bytearray(data)
+    damaged[len(data) // 2] ^= 0xFF                        # one flipped byte inside the array data
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(CheckpointError, match=r"ck.*CRC"):
+        tg.load(path)
+
+
+def test_an_npz_without_metadata_is_not_a_checkpoint(tmp_path):
+    with open(tmp_path / "other.npz", "wb") as f:
+        np.savez(f, x=np.zeros(3))
+    with pytest.raises(CheckpointError, match=r"other.npz.*not a tinygrad_rnn checkpoint"):
+        tg.load(tmp_path / "other.npz")
+
+
+def test_metadata_pointing_at_a_missing_array_is_reported(tmp_path):
+    meta = '{"format": "tinygrad_rnn.checkpoint", "version": 1, "root": {"t": "tensor", "k": "a7"}}'
+    with open(tmp_path / "ck", "wb") as f:
+        np.savez(f, __checkpoint__=np.frombuffer(meta.encode(), np.uint8))
+    with pytest.raises(CheckpointError, match=r"ck.*'a7'.*does not contain"):
+        tg.load(tmp_path / "ck")
+
+
+def test_a_single_npy_array_is_not_a_checkpoint(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(3))
+    with pytest.raises(CheckpointError, match="x.npy"):
+        tg.load(tmp_path / "x.npy")
+
+
+def test_a_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        tg.load(tmp_path / "nope")
+
+
+# ----------------------------------------------------------------------------- atomic writes
+
+def test_a_crash_mid_save_leaves_the_previous_checkpoint_and_no_temp_files(tmp_path, monkeypatch):
+    path = tmp_path / "ck"
+    tg.save({"step": 1, "w": tg.ones(1000)}, path)
+    before = path.read_bytes()
+
+    def crash_midway(f, arrays, meta):
+        f.write(b"PK\x03\x04 half an archive")
+        raise OSError("disk full (simulated)")
+    monkeypatch.setattr(serialization, "_write_archive", crash_midway)
+    with pytest.raises(OSError, match="simulated"):
+        tg.save({"step": 2, "w": tg.zeros(1000)}, path)
+    assert path.read_bytes() == before
+    assert tg.load(path)["step"] == 1
+    assert os.listdir(tmp_path) == ["ck"]
+
+
+def _run_script(tmp_path, body):
+    script = tmp_path / "writer.py"
+    script.write_text(textwrap.dedent(body))
+    return subprocess.Popen([sys.executable, str(script)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _wait_for(proc, marker, timeout=30):
+    end = time.monotonic() + timeout
+    while not marker.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"writer exited early:\n{proc.stdout.read().decode()}")
+        if time.monotonic() > end:
+            proc.kill()
+            proc.communicate()
+            raise AssertionError("writer did not get going in time")
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+@needs_sigkill
+def test_sigkill_in_the_middle_of_a_write_leaves_the_previous_checkpoint(tmp_path):
+    """The writer stalls halfway through writing the second checkpoint; we kill it right there."""
+    proc = _run_script(tmp_path, """
+        import time, numpy as np, tinygrad_rnn as tg
+        from tinygrad_rnn import serialization
+        tg.save({"step": 1, "w": np.full(1_000_000, 1.0)}, "ck")
+
+        class Stalling:
+            def __init__(self, f):
+                self.f, self.n = f, 0
+            def write(self, b):
+                self.n += len(b)
+                if self.n > 4_000_000:                       # half of the 8 MB array is written
+                    open("midway", "w").close()
+                    time.sleep(60)
+                return self.f.write(b)
+            def __getattr__(self, name):
+                return getattr(self.f, name)
+
+        real = serialization._write_archive
+        serialization._write_archive = lambda f, arrays, meta: real(Stalling(f), arrays, meta)
+        tg.save({"step": 2, "w": np.full(1_000_000, 2.0)}, "ck")
+    """)
+    _wait_for(proc, tmp_path / "midway")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    assert leftovers, "the kill should have landed while the temporary file was being written"
+    ck = tg.load(tmp_path / "ck")
+    assert ck["step"] == 1 and np.all(ck["w"] == 1.0)
+
+
+@pytest.mark.slow
+@needs_sigkill
+def test_sigkill_while_saving_in_a_loop_leaves_a_loadable_checkpoint(tmp_path):
+    proc = _run_script(tmp_path, """
+        import numpy as np, tinygrad_rnn as tg
+        i = 0
+        while True:
+            tg.save({"step": i, "w": tg.full((2_000_000,), float(i))}, "ck")   # 8 MB each
+            if i == 2:
+                open("ready", "w").close()
+            i += 1
+    """)
+    _wait_for(proc, tmp_path / "ready")
+    time.sleep(0.15)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    ck = tg.load(tmp_path / "ck")
+    assert ck["step"] >= 2
+    assert np.all(ck["w"].numpy() == ck["step"])          # never a mix of two saves

@@ -1,0 +1,42 @@
+"""Every example runs end to end in --quick mode and does what its docstring promises."""
+import importlib.util
+import pathlib
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quickstart_loss_falls():
+    losses = load("quickstart").main(["--quick"])
+    assert losses[-1] < 0.7 * losses[0]
+
+
+@pytest.mark.parametrize("name", ["mlp_digits", "optimizers", "overfitting", "hyperparameter_search"])
+def test_example_quick_run_saves_its_plot(name, tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    out = tmp_path / f"{name}.png"
+    load(name).main(["--quick", "--out", str(out)])
+    assert out.stat().st_size > 1000
+
+
+def test_mlp_digits_quick_run_learns():
+    pytest.importorskip("sklearn")
+    history = load("mlp_digits").main(["--quick", "--out", "/dev/null"])
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["test"][-1] > 0.8
+
+
+def test_every_example_has_a_docstring_and_quick_flag():
+    for path in EXAMPLES.glob("*.py"):
+        text = path.read_text()
+        assert text.startswith('"""'), path.name
+        assert "--quick" in text, path.name

@@ -1,0 +1,184 @@
+"""Reductions and softmax: gradients and second derivatives against finite differences for every
+``dim`` form (int, negative, tuple, None, keepdim, NumPy's axis/keepdims), values against NumPy.
+
+max/min/amax/amin and friends get values at least 0.01 apart, so no finite-difference step can
+change which element is the largest (their gradient is not defined on ties).
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tinygrad_rnn.testing import gradcheck, gradgradcheck
+from tinygrad_rnn.testing import strategies as tst
+
+SECOND = settings(max_examples=max(5, settings.default.max_examples // 3))
+GAP = dict(min_gap=1e-2, min_value=-3.0, max_value=3.0)
+
+
+def _count(shape, dim):
+    dims = range(len(shape)) if dim is None else ([dim] if isinstance(dim, int) else dim)
+    return int(np.prod([shape[d] for d in dims]))
+
+
+def _draw_any(data, device, gap=False):
+    x = data.draw(tst.tensors(device=device, **(GAP if gap else {})), label="x")
+    dim, keepdim = data.draw(tst.axes(x.ndim, with_keepdim=True), label="dim, keepdim")
+    return x, dim, keepdim
+
+
+def _draw_spread(data, device):
+    """For var/std: every reduction covers at least two distinct values (n - 1 > 0, variance > 0)."""
+    x = data.draw(tst.tensors(min_dims=1, min_side=2, device=device, **GAP), label="x")
+    dim, keepdim = data.draw(tst.axes(x.ndim, with_keepdim=True), label="dim, keepdim")
+    return x, (None if dim == () else dim), keepdim
+
+
+def _draw_nonempty_dim(data, device, gap=False):
+    """logsumexp needs a dim; max(dim)/min(dim) need a single int."""
+    x = data.draw(tst.tensors(min_dims=1, device=device, **(GAP if gap else {})), label="x")
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    return x, dim, data.draw(st.booleans(), label="keepdim")
+
+
+def _draw_dim_tuple(data, device):
+    x = data.draw(tst.tensors(min_dims=1, device=device), label="x")
+    dims = data.draw(st.lists(st.integers(0, x.ndim - 1), min_size=1, max_size=x.ndim, unique=True),
+                     label="dims")
+    return x, tuple(d - x.ndim if i % 2 else d for i, d in enumerate(dims)), data.draw(st.booleans())
+
+
+REDUCTIONS = {
+    "sum": (lambda x, d, k: x.sum(d, keepdim=k), _draw_any),
+    "mean": (lambda x, d, k: x.mean(d, keepdim=k), _draw_any),
+    "sum_numpy_style": (lambda x, d, k: x.sum(axis=d, keepdims=k), _draw_any),
+    "mean_numpy_style": (lambda x, d, k: x.mean(axis=d, keepdims=k), _draw_any),
+    "var": (lambda x, d, k: x.var(d, keepdim=k), _draw_spread),
+    "var_biased": (lambda x, d, k: x.var(d, keepdim=k, unbiased=False), _draw_spread),
+    "std": (lambda x, d, k: x.std(d, keepdim=k), _draw_spread),
+    "std_numpy_style": (lambda x, d, k: x.std(axis=d, keepdims=k, correction=0), _draw_spread),
+    "amax": (lambda x, d, k: x.amax(d, keepdim=k), lambda data, dev: _draw_any(data, dev, gap=True)),
+    "amin": (lambda x, d, k: x.amin(d, keepdim=k), lambda data, dev: _draw_any(data, dev, gap=True)),
+    "amax_numpy_style": (lambda x, d, k: x.amax(axis=d, keepdims=k),
+                         lambda data, dev: _draw_any(data, dev, gap=True)),
+    "max_all": (lambda x, d, k: x.max(), lambda data, dev: _draw_any(data, dev, gap=True)),
+    "min_all": (lambda x, d, k: x.min(), lambda data, dev: _draw_any(data, dev, gap=True)),
+    "max_dim": (lambda x, d, k: x.max(d, keepdim=k).values,
+                lambda data, dev: _draw_nonempty_dim(data, dev, gap=True)),
+    "min_dim": (lambda x, d, k: x.min(d, keepdim=k)[0],
+                lambda data, dev: _draw_nonempty_dim(data, dev, gap=True)),
+    "logsumexp": (lambda x, d, k: x.logsumexp(d, keepdim=k), _draw_nonempty_dim),
+    "logsumexp_tuple": (lambda x, d, k: x.logsumexp(d, keepdim=k), _draw_dim_tuple),
+    "softmax": (lambda x, d, k: x.softmax(d), _draw_nonempty_dim),
+    "log_softmax": (lambda x, d, k: x.log_softmax(d), _draw_nonempty_dim),
+    "function_softmax": (lambda x, d, k: tg.softmax(x, dim=d), _draw_nonempty_dim),
+}
+
+
+@pytest.mark.parametrize("name", list(REDUCTIONS))
+@given(data=st.data())
+def test_reduction_gradient_matches_finite_differences(name, device, data):
+    fn, draw = REDUCTIONS[name]
+    x, dim, keepdim = draw(data, device)
+    assert gradcheck(lambda t: fn(t, dim, keepdim), x)
+
+
+@pytest.mark.parametrize("name", list(REDUCTIONS))
+@SECOND
+@given(data=st.data())
+def test_reduction_second_derivative_matches_finite_differences(name, device, data):
+    fn, draw = REDUCTIONS[name]
+    x, dim, keepdim = draw(data, device)
+    assert gradgradcheck(lambda t: fn(t, dim, keepdim), x)
+
+
+# ----------------------------------------------------------------------------- values vs NumPy
+
+NUMPY = {
+    "sum": (lambda x, d, k: x.sum(d, keepdim=k), lambda a, d, k: a.sum(axis=d, keepdims=k)),
+    "mean": (lambda x, d, k: x.mean(d, keepdim=k), lambda a, d, k: a.mean(axis=d, keepdims=k)),
+    "var": (lambda x, d, k: x.var(d, keepdim=k), lambda a, d, k: a.var(axis=d, keepdims=k, ddof=1)),
+    "std": (lambda x, d, k: x.std(d, keepdim=k), lambda a, d, k: a.std(axis=d, keepdims=k, ddof=1)),
+    "amax": (lambda x, d, k: x.amax(d, keepdim=k), lambda a, d, k: a.max(axis=d, keepdims=k)),
+    "amin": (lambda x, d, k: x.amin(d, keepdim=k), lambda a, d, k: a.min(axis=d, keepdims=k)),
+}
+
+
+@pytest.mark.parametrize("name", list(NUMPY))
+@given(data=st.data())
+def test_reduction_values_and_shapes_match_numpy(name, device, data):
+    ours, ref = NUMPY[name]
+    x, dim, keepdim = _draw_spread(data, device)
+    out = ours(x, dim, keepdim)
+    expected = ref(x.numpy(), None if dim is None else dim, keepdim)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_var_is_unbiased_by_default(device):
+    x = tg.tensor([1.0, 2.0, 3.0, 4.0], device=device)
+    assert x.var().item() == pytest.approx(5 / 3)            # sum of squares 5, n - 1 = 3
+    assert x.var(unbiased=False).item() == pytest.approx(5 / 4)
+    assert x.std().item() == pytest.approx((5 / 3) ** 0.5)
+
+
+def test_max_with_dim_returns_values_and_indices(device):
+    x = tg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], device=device)
+    values, indices = x.max(1)
+    assert values.tolist() == [5.0, 7.0]
+    assert indices.tolist() == [1, 0]
+    assert x.min(dim=0).indices.tolist() == [0, 1, 0]
+
+
+def test_max_gradient_is_shared_between_tied_maxima(device):
+    x = tg.tensor([3.0, 1.0, 3.0], device=device, requires_grad=True)
+    x.amax().backward()
+    assert x.grad.tolist() == [0.5, 0.0, 0.5]
+
+
+def test_argmax_matches_numpy(device):
+    a = np.array([[0.1, 0.9, 0.3], [0.8, 0.2, 0.5]])
+    x = tg.tensor(a, device=device)
+    assert x.argmax().item() == 1
+    assert x.argmax(1).tolist() == [1, 0]
+    assert x.argmin(dim=0, keepdim=True).tolist() == [[0, 1, 0]]
+
+
+def test_softmax_rows_sum_to_one(device):
+    x = tg.randn(3, 5, device=device, dtype=tg.float64)
+    s = x.softmax(-1).numpy()
+    np.testing.assert_allclose(s.sum(-1), np.ones(3), rtol=1e-12)
+    assert np.all(s > 0)
+
+
+def test_log_softmax_is_log_of_softmax(device):
+    x = tg.randn(4, 3, device=device, dtype=tg.float64)
+    np.testing.assert_allclose(x.log_softmax(0).exp().numpy(), x.softmax(0).numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("softmax", lambda x: x.softmax(-1)), ("log_softmax", lambda x: x.log_softmax(-1)),
+    ("logsumexp", lambda x: x.logsumexp(-1)),
+])
+def test_large_logits_give_finite_results_and_gradients(name, fn, device):
+    x = tg.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], device=device, requires_grad=True)
+    out = fn(x)
+    (out * tg.tensor([1.0, -1.0, 0.5], device=device)[:out.shape[-1]]).sum().backward()
+    assert np.all(np.isfinite(out.numpy()))
+    assert np.all(np.isfinite(x.grad.numpy()))
+
+
+def test_logsumexp_of_large_logits_is_exact(device):
+    x = tg.tensor([[1e4, 1e4], [-1e4, -1e4]], dtype=tg.float64, device=device)
+    np.testing.assert_allclose(x.logsumexp(1).numpy(), [1e4 + np.log(2), -1e4 + np.log(2)],
+                               rtol=1e-15)
+
+
+def test_logsumexp_of_all_minus_infinity_is_minus_infinity(device):
+    x = tg.tensor([[-np.inf, -np.inf], [0.0, -np.inf]], dtype=tg.float64, device=device)
+    np.testing.assert_array_equal(x.logsumexp(1).numpy(), [-np.inf, 0.0])
+
+
+def test_mean_of_integer_tensor_is_float(device):
+    assert tg.tensor([1, 2], device=device).mean().item() == 1.5

@@ -1,0 +1,15 @@
+"""Feeding data to a model: datasets, batching, and sequence chunks for (truncated) BPTT.
+
+* ``Dataset`` / ``TensorDataset`` / ``Subset`` / ``random_split``: what a sample is.
+* ``DataLoader``: samples -> batches, optionally shuffled by the seeded generator; resumable
+  mid-epoch through ``state_dict()`` / ``load_state_dict()``.
+* ``default_collate``: how a list of samples becomes one batch.
+* ``batchify`` / ``bptt_chunks``: one long sequence -> parallel streams -> chunks of T steps.
+"""
+from .collate import default_collate
+from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .loader import DataLoader
+from .sequence import batchify, bptt_chunks
+
+__all__ = ["ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset", "batchify",
+           "bptt_chunks", "default_collate", "random_split"]

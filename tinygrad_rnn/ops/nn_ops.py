@@ -1,0 +1,72 @@
+"""Ops that ``tinygrad_rnn.nn`` needs and that are not compositions of primitives:
+
+* ``EmbeddingLookup``: rows of a weight matrix picked by integer indices; the backward adds each
+  output row's gradient into its weight row (repeated indices add up) and skips ``padding_idx``.
+* ``BinaryCrossEntropy``: elementwise BCE with PyTorch's clamped logs and clamped gradient.
+
+Backwards are written with Tensor ops, so ``create_graph=True`` differentiates them again.
+(Imported by ``nn``, not by ``ops/__init__``.)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from .common import const
+from .shape import IndexAdd
+
+_LOG_MIN = -100.0     # PyTorch clamps BCE's logs here so a probability of exactly 0 or 1 stays finite
+_GRAD_EPS = 1e-12     # ... and the denominator x (1 - x) of its gradient to at least this
+
+
+class EmbeddingLookup(Function):
+    """``weight[indices]``: (num_embeddings, D) and integer (*) -> (*, D)."""
+    name = "embedding"
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        ctx.weight_shape, ctx.indices, ctx.padding_idx = weight.shape, indices, padding_idx
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, g):
+        idx = ctx.indices
+        if ctx.padding_idx is not None:
+            # the padding row gets no gradient: zero the output rows that came from it
+            keep = (idx != ctx.padding_idx)[..., None].astype(g.dtype)
+            g = g * const(keep, g)
+        return IndexAdd.apply(g, (idx,), ctx.weight_shape), None, None
+
+
+class BinaryCrossEntropy(Function):
+    """Elementwise ``-w (t log x + (1 - t) log(1 - x))`` with both logs clamped to >= -100.
+
+    Gradients as PyTorch: d/dx = w (x - t) / max(x (1 - x), 1e-12),
+    d/dt = w (log(1 - x) - log x) (clamped logs). ``weight`` may be None.
+    """
+    name = "binary_cross_entropy"
+
+    @staticmethod
+    def forward(ctx, x, t, w):
+        xp = ctx.xp(x, t)
+        with np.errstate(divide="ignore"):   # log(0) = -inf is expected; the clamp handles it
+            log_x = xp.maximum(xp.log(x), _LOG_MIN)
+            log_1mx = xp.maximum(xp.log1p(-x), _LOG_MIN)
+        loss = (t - 1) * log_1mx - t * log_x
+        if w is not None:
+            loss = loss * w
+        ctx.save_for_backward(x, t, w)
+        return loss.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad[:2]
+        gw = g if w is None else g * w
+        gx = gt = None
+        if need_x:
+            gx = gw * (x - t) / (x * (1 - x)).clamp(min=_GRAD_EPS)
+        if need_t:
+            with np.errstate(divide="ignore"):
+                gt = gw * ((1 - x).log().clamp(min=_LOG_MIN) - x.log().clamp(min=_LOG_MIN))
+        return gx, gt, None
