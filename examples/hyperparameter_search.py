@@ -99,14 +99,14 @@ def save_plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharex=True, sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharex=True, sharey=True, layout="constrained")
     for ax, (method, tried) in zip(axes, results.items()):
         lr, h, acc = map(np.array, zip(*tried))
         sc = ax.scatter(lr, h, c=acc, cmap="viridis", vmin=0, vmax=1, s=60, edgecolors="k")
         best = np.argmax(acc)
-        ax.scatter(lr[best], h[best], marker="*", s=300, c="red", label=f"best {acc[best]:.3f}")
-        ax.set(xscale="log", yscale="log", xlabel="learning rate", title=method)
-        ax.legend(loc="lower left")
+        ax.scatter(lr[best], h[best], marker="*", s=300, c="red")      # the best trial
+        ax.set(xscale="log", yscale="log", xlabel="learning rate",
+               title=f"{method}: best {acc[best]:.3f} (red star)")
     axes[0].set_ylabel("hidden units")
     fig.colorbar(sc, ax=axes, label="validation accuracy")
     fig.savefig(path, dpi=100)

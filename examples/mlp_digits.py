@@ -2,10 +2,11 @@
 
 What it teaches (lecture 003): a layer is X @ W + b followed by an activation; softmax turns the
 last layer's scores into probabilities; an epoch is one pass over all training data and an
-iteration is one mini-batch update; the optimizer (Adam) follows -dE/dw. It reaches about 97-98%
+iteration is one mini-batch update; the optimizer (Adam) follows -dE/dw, with a learning rate that
+shrinks along a cosine over the run. It reaches about 98%
 test accuracy and saves a plot of loss and accuracy per epoch.
 
-    python examples/mlp_digits.py            # 40 epochs, saves mlp_digits.png
+    python examples/mlp_digits.py            # 60 epochs, saves mlp_digits.png
     python examples/mlp_digits.py --quick    # a few seconds
 """
 import argparse
@@ -37,9 +38,9 @@ def accuracy(model, X, y):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", default="mlp_digits.png", help="where to save the plot")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
@@ -52,6 +53,7 @@ def main(argv=None):
     model = nn.Sequential(nn.Linear(64, args.hidden), nn.ReLU(), nn.Linear(args.hidden, 10))
     loss_fn = nn.CrossEntropyLoss()                       # softmax + negative log-likelihood
     optimizer = tg.optim.Adam(model.parameters(), lr=args.lr)
+    scheduler = tg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)   # smaller steps late on
 
     history = {"loss": [], "train": [], "test": []}
     for epoch in range(epochs):
@@ -62,6 +64,7 @@ def main(argv=None):
             loss.backward()
             optimizer.step()                              # one iteration = one mini-batch update
             total += loss.item() * len(yb)
+        scheduler.step()
         history["loss"].append(total / len(y_train))
         history["train"].append(accuracy(model, X_train, y_train))
         history["test"].append(accuracy(model, X_test, y_test))
