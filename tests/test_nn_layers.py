@@ -8,7 +8,7 @@ import pytest
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import nn
-from tinygrad_rnn.testing import gradcheck
+from tinygrad_rnn.testing import gradcheck, gradgradcheck
 
 rng = np.random.default_rng(1234)
 
@@ -312,3 +312,8 @@ def test_one_hot_rejects_values_outside_the_classes():
         F.one_hot(tg.tensor([3]), num_classes=3)
     with pytest.raises(ValueError, match="non-negative"):
         F.one_hot(tg.tensor([-1]))
+
+
+def test_embedding_second_derivatives_match_finite_differences():
+    idx = tg.tensor([0, 1, 1, 4])
+    gradgradcheck(lambda w: F.embedding(idx, w) ** 2, t64(5, 3))

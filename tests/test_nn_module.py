@@ -387,3 +387,17 @@ def test_module_dict_operations():
     assert list(md.values()) == [a, b] and list(md.keys()) == ["a", "b"]
     assert [n for n, _ in md.named_parameters()] == ["a.weight", "a.bias"]
     assert md.pop("a") is a and list(md) == ["b"]
+
+
+def test_deepcopy_and_pickle_of_a_module_with_buffers_keep_values_and_devices():
+    import copy
+    import pickle
+
+    import numpy as np
+
+    m = nn.BatchNorm1d(3)
+    m.running_mean.data[...] = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        assert np.array_equal(clone.running_mean.numpy(), [1.0, 2.0, 3.0])
+        assert clone.running_mean.device == m.running_mean.device
+        assert clone.running_mean.data is not m.running_mean.data

@@ -6,7 +6,7 @@ import pytest
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import nn
-from tinygrad_rnn.testing import gradcheck
+from tinygrad_rnn.testing import gradcheck, gradgradcheck
 
 rng = np.random.default_rng(99)
 
@@ -162,3 +162,13 @@ def test_batch_norm_runs_on_the_device(device):
     out = bn(tg.randn(2, 2, 3, 3, device=device))
     assert out.device == device and bn.running_var.device == device
     assert bn.num_batches_tracked.item() == 1
+
+
+def test_layer_norm_second_derivatives_match_finite_differences():
+    x, w, b = t64(2, 4), t64(4), t64(4)
+    gradgradcheck(lambda x, w, b: F.layer_norm(x, (4,), w, b), x, w, b)
+
+
+def test_batch_norm_second_derivatives_match_finite_differences():
+    x, w = t64(4, 3), t64(3)
+    gradgradcheck(lambda x, w: F.batch_norm(x, None, None, w, None, training=True), x, w)

@@ -76,6 +76,14 @@ def test_unary_second_derivative_matches_finite_differences(name, device, data):
     assert gradgradcheck(fn, x)
 
 
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_gradient_of_a_zero_dim_tensor(name, device):
+    x = tg.tensor(0.7, dtype=tg.float64, device=device, requires_grad=True)   # inside every domain
+    fn = UNARY[name][0]
+    assert fn(x).shape == ()
+    assert gradcheck(fn, x)
+
+
 # ----------------------------------------------------------------------------- binary, broadcasting
 
 def _pair(data, device, y_kwargs=None, x_kwargs=None):

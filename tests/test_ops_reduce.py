@@ -93,6 +93,24 @@ def test_reduction_second_derivative_matches_finite_differences(name, device, da
     assert gradgradcheck(lambda t: fn(t, dim, keepdim), x)
 
 
+@pytest.mark.parametrize("name,fn,value", [
+    ("sum", lambda x: x.sum(0), 0.7), ("sum_keepdim", lambda x: x.sum(-1, keepdim=True), 0.7),
+    ("mean", lambda x: x.mean(0), 0.7), ("amax", lambda x: x.amax(-1), 0.7),
+    ("max_dim", lambda x: x.max(0).values, 0.7), ("logsumexp", lambda x: x.logsumexp(0), 0.7),
+    ("softmax", lambda x: x.softmax(0), 1.0), ("log_softmax", lambda x: x.log_softmax(-1), 0.0),
+])
+def test_reducing_dim_0_of_a_zero_dim_tensor_keeps_its_element(name, fn, value, device):
+    # as in PyTorch: a 0-d tensor accepts dim 0 and -1
+    x = tg.tensor(0.7, dtype=tg.float64, device=device, requires_grad=True)
+    y = fn(x)
+    assert y.shape == () and y.item() == pytest.approx(value)
+    assert gradcheck(lambda t: fn(t) * t, x)
+
+
+def test_argmax_of_a_zero_dim_tensor_is_zero(device):
+    assert tg.tensor(3.0, device=device).argmax(0).item() == 0
+
+
 # ----------------------------------------------------------------------------- values vs NumPy
 
 NUMPY = {
@@ -175,6 +193,7 @@ def test_logsumexp_of_large_logits_is_exact(device):
                                rtol=1e-15)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log")
 def test_logsumexp_of_all_minus_infinity_is_minus_infinity(device):
     x = tg.tensor([[-np.inf, -np.inf], [0.0, -np.inf]], dtype=tg.float64, device=device)
     np.testing.assert_array_equal(x.logsumexp(1).numpy(), [-np.inf, 0.0])

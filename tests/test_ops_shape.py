@@ -253,6 +253,12 @@ def test_split_and_pad_second_derivative_matches_finite_differences(name, device
     assert gradgradcheck(_curved(lambda t: fn(t, arg)), x)
 
 
+def test_squeeze_and_transpose_of_a_zero_dim_tensor_keep_it(device):
+    x = tg.tensor(2.0, device=device)
+    assert x.squeeze(0).shape == () and x.transpose(0, -1).shape == () and x.T.shape == ()
+    assert x.squeeze(0).item() == 2.0
+
+
 def test_gradient_of_an_unused_split_piece_is_zero(device):
     x = tg.arange(6.0, device=device).requires_grad_()
     a, b, c = x.split(2)

@@ -304,6 +304,31 @@ def test_ties_in_a_broadcast_input_within_one_step_are_resolved():
         assert gradcheck(lambda a, b: a.maximum(b), x, y, seed=seed)
 
 
+def test_jump_in_fn_is_masked_as_there_is_no_derivative():
+    r = gradcheck(lambda x: x + (x > 0).double(), t64([0.0, 1.0, -0.5]))
+    assert (r.n_checked, r.n_masked) == (2, 1)
+
+
+def test_second_derivative_of_max_at_a_tie_is_masked():
+    # the gradient of max jumps at a tie: from (1/2, 1/2) to (1, 0) or (0, 1)
+    r = gradgradcheck(lambda x: x.amax(0), t64([[-2.0], [-2.0]]))
+    assert r.n_masked == 2
+
+
+def test_wrong_gradient_of_a_constant_is_not_mistaken_for_a_jump():
+    class Constant(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return ctx.xp(x).zeros_like(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 1.0      # bug: the derivative of a constant is 0
+
+    msg = _message(Constant.apply, t64([0.0, 1.0]))
+    assert "2 of 2 entries differ (0 masked as kinks)" in msg
+
+
 # ----------------------------------------------------------------------------- fast mode
 
 def test_auto_mode_is_full_for_small_inputs_and_fast_for_large():

@@ -111,6 +111,9 @@ class Device:
     def __hash__(self):
         return hash((self.type, self.index))
 
+    def __reduce__(self):   # copy/pickle by name: the array module itself cannot be pickled
+        return (device, (str(self),))
+
     def __str__(self):
         return "cpu" if self.type == "cpu" else f"{self.type}:{self.index}"
 

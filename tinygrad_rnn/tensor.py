@@ -261,6 +261,9 @@ class Tensor:
                 device, dtype = a.device, a.dtype
             elif isinstance(a, (str, backend.Device)) and (not isinstance(a, str) or _looks_like_device(a)):
                 device = a
+            elif isinstance(a, str) and not _is_dtype_name(a):
+                raise TypeError(f"to: {a!r} is neither a device (one of {sorted(backend._TYPES)}, "
+                                f"optionally with ':index') nor a dtype (float32, int64, ...)")
             else:
                 dtype = a
         t = self
@@ -454,6 +457,14 @@ class Tensor:
 
 def _looks_like_device(s: str) -> bool:
     return s.split(":")[0] in backend._TYPES
+
+
+def _is_dtype_name(s: str) -> bool:
+    try:
+        np.dtype(s)
+        return True
+    except TypeError:
+        return False
 
 
 # ops need Tensor, and Tensor's methods need ops: the import sits below the class on purpose.

@@ -140,17 +140,22 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """
     reduction = _reduction(size_average, reduce, reduction)
     valid, safe, c, class_dim = _class_targets("nll_loss", input, target, ignore_index)
+    weight = None if weight is None else _as_tensor(weight, input)
     _check_weight("nll_loss", weight, c)
     xp = input.device.xp
     # classes last, then one row per sample: (N, C, d1, ...) -> (M, C)
     rows = input.unsqueeze(0) if input.ndim == 1 else input
     if rows.ndim > 2:
-        rows = rows.permute(0, *range(2, rows.ndim), 1)
-    rows = rows.reshape(-1, c)
+        rows = rows.permute(0, *range(2, rows.ndim), 1).reshape(-1, c)
     flat_safe = safe.reshape(-1)
-    picked = rows[xp.arange(flat_safe.shape[0]), flat_safe].reshape(safe.shape)
+    picked = rows[xp.arange(flat_safe.shape[0]), flat_safe]
+    if picked.shape != safe.shape:
+        picked = picked.reshape(safe.shape)
+    if not bool(valid.all()):
+        # zeroed by where, not by the zero weight alone: an ignored row may hold -inf (0 * inf = nan)
+        picked = where(_const(valid, input), picked, 0.0)
     w = _target_weights(input, valid, safe, weight)
-    loss = where(_const(valid, input), -picked * _const(w, input), 0.0)
+    loss = picked * _const(-w, input)
     if reduction == "mean":
         return _divide(loss.sum(), _const(w.sum(), input))
     return _reduce(loss, reduction)
@@ -173,6 +178,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise OpError("cross_entropy: input must have a class dimension, got a 0-d tensor")
     class_dim = 0 if input.ndim == 1 else 1
     c = input.shape[class_dim]
+    weight = None if weight is None else _as_tensor(weight, input)
     _check_weight("cross_entropy", weight, c)
     logp = input.log_softmax(class_dim)
     wshape = [1] * input.ndim

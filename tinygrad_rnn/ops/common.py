@@ -35,6 +35,8 @@ def normalize_dims(op, dim, ndim, np_style=None):
         return None, keepdim
     dims = (dim,) if not isinstance(dim, (tuple, list)) else tuple(dim)
     out = tuple(sorted(normalize_dim(op, d, ndim) for d in dims))
+    if ndim == 0:   # dim 0 / -1 of a 0-d tensor: its one element, so nothing to reduce (PyTorch)
+        return (), keepdim
     if len(set(out)) != len(out):
         raise OpError(f"{op}: dim {dim} repeats a dimension")
     return out, keepdim

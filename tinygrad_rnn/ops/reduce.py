@@ -139,6 +139,8 @@ class ArgMin(ArgMax):
 
 def _arg(cls, name, x, dim, keepdim, np_style):
     dims, kd = normalize_dims(name, dim, x.ndim, np_style)
+    if x.ndim == 0:
+        dims = None                 # the one element is the answer, whichever dim was named
     if dims is not None and len(dims) != 1:
         raise OpError(f"{name}: dim must be a single int, got {dim}")
     return cls.apply(x, None if dims is None else dims[0], keepdim if kd is None else kd)
@@ -212,9 +214,16 @@ class LogSoftmax(Function):
         return g - out.exp() * g.sum(ctx.dim, keepdim=True), None
 
 
+def _along(cls, name, x, dim):
+    d = normalize_dim(name, dim, x.ndim)
+    if x.ndim == 0:                 # a 0-d tensor is a single class: work on it as shape (1,)
+        return cls.apply(x.reshape(1), 0).reshape(())
+    return cls.apply(x, d)
+
+
 def softmax(x, dim):
-    return Softmax.apply(x, normalize_dim("softmax", dim, x.ndim))
+    return _along(Softmax, "softmax", x, dim)
 
 
 def log_softmax(x, dim):
-    return LogSoftmax.apply(x, normalize_dim("log_softmax", dim, x.ndim))
+    return _along(LogSoftmax, "log_softmax", x, dim)

@@ -39,7 +39,8 @@ def squeeze(x, dim=None):
         drop = {i for i, n in enumerate(x.shape) if n == 1}
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        drop = {d for d in (normalize_dim("squeeze", d, x.ndim) for d in dims) if x.shape[d] == 1}
+        drop = {d for d in (normalize_dim("squeeze", d, x.ndim) for d in dims)
+                if x.ndim and x.shape[d] == 1}
     return reshape(x, *(n for i, n in enumerate(x.shape) if i not in drop))
 
 
@@ -70,7 +71,8 @@ def permute(x, *dims):
 def transpose(x, dim0, dim1):
     dims = list(range(x.ndim))
     a, b = normalize_dim("transpose", dim0, x.ndim), normalize_dim("transpose", dim1, x.ndim)
-    dims[a], dims[b] = dims[b], dims[a]
+    if dims:                        # a 0-d tensor has nothing to swap
+        dims[a], dims[b] = dims[b], dims[a]
     return Permute.apply(x, tuple(dims))
 
 

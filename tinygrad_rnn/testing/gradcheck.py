@@ -12,7 +12,9 @@ and compares it with finite differences of ``<v, fn(x)>`` evaluated on float64 c
 
 Kinks: the one-sided differences ``(f(x+h) - f(x)) / h`` and ``(f(x) - f(x-h)) / h`` are compared
 too. Where they disagree (relu at 0, a tie in max) the point is not differentiable: the entry is
-left out of the comparison ("masked") and the analytic value only has to lie between them.
+left out of the comparison ("masked") and the analytic value only has to lie between them. Entries
+that fail or look like kinks are looked at again with smaller steps (see ``_refine``), which
+clears false alarms from kinks near ``x`` and masks jumps of ``fn``, where no derivative exists.
 
 Besides the values it checks that every gradient has its input's shape, dtype and device, that
 inputs without ``requires_grad`` get no gradient, that a zero upstream gradient gives zero
@@ -44,8 +46,9 @@ class GradcheckResult:
     """What a passing check did. Always truthy, so ``assert gradcheck(...)`` reads naturally.
 
     n_checked: entries compared (gradient elements in full mode, directions in fast mode), summed
-        over outputs and inputs; n_masked: entries left out as kinks (checked only to lie between
-        the one-sided differences); max_abs_err / max_rel_err: over the compared entries;
+        over outputs and inputs; n_masked: entries left out at kinks (checked only to lie between
+        the one-sided differences) or at jumps of ``fn`` (no derivative to compare);
+        max_abs_err / max_rel_err: over the compared entries;
     n_evals: calls of ``fn`` for the finite differences.
     """
     mode: str
@@ -203,6 +206,7 @@ class _Cmp:
     tol_scale: np.ndarray   # multiplies atol (1 per element in full mode, |u| in fast mode)
     rel_base: np.ndarray    # what rtol multiplies besides |numeric|
     labels: list = None
+    jump: np.ndarray = None  # entries where fn itself jumps: no derivative to compare
 
     def tol(self, atol, rtol):
         return atol * self.tol_scale + rtol * np.maximum(np.abs(self.numeric), self.rel_base)
@@ -213,12 +217,31 @@ class _Cmp:
             rtol * np.maximum(np.abs(self.left), np.abs(self.right))
 
     def evaluate(self, atol, rtol):
+        """``(masked, bad, err)``: masked entries (kinks, jumps) are only checked to lie between
+        the one-sided differences (kinks) or not at all (jumps)."""
         tol, kink = self.tol(atol, rtol), self.kinks(atol, rtol)
         lo, hi = np.minimum(self.left, self.right), np.maximum(self.left, self.right)
         kink_ok = (self.analytic >= lo - tol) & (self.analytic <= hi + tol)
         err = np.abs(self.analytic - self.numeric)
         bad = np.where(kink, ~kink_ok, err > tol)
+        if self.jump is not None:
+            kink, bad = kink | self.jump, bad & ~self.jump
         return kink, bad, err
+
+    def status(self, atol, rtol):
+        """Per entry: 2 compared and agrees, 1 a kink with the analytic value in range, 0 bad."""
+        kink, bad, _ = self.evaluate(atol, rtol)
+        return np.where(bad, 0, np.where(kink, 1, 2)).reshape(-1)
+
+    def values(self):
+        return self.numeric.copy(), self.left.copy(), self.right.copy()
+
+    def set_values(self, values, where=None):
+        for dst, src in zip((self.numeric, self.left, self.right), values):
+            if where is None:
+                dst[...] = src
+            else:
+                dst.reshape(-1)[where] = src.reshape(-1)[where]
 
 
 def _differences(check, i, analytic, point, steps, shape, labels=None):
@@ -246,27 +269,49 @@ def _differences(check, i, analytic, point, steps, shape, labels=None):
 
 
 def _refine(check, i, cmps, point, steps, base):
-    """Look again, with steps 10, 100 and 1000 times smaller, at entries that look like kinks.
+    """Look again, with steps 10, 100 and 1000 times smaller, at entries that fail or look like kinks.
 
-    A kink that lies closer to ``x`` than the step (or several kinks inside one step, when a
-    broadcast input feeds many max/relu) blurs the one-sided differences; at a small enough step a
-    point near a kink is smooth again and is compared as usual, and a true kink keeps its sharp
-    one-sided derivatives.
+    A kink closer to ``x`` than the step (or several inside one step, when a broadcast input feeds
+    many max/relu) blurs the differences; at a small enough step such a point is smooth again and
+    is compared as usual, while a true kink keeps its two sharp one-sided derivatives. An entry
+    passes if it passes at any of the steps, so looking again can only clear false alarms: a wrong
+    gradient still disagrees with the finer differences. Entries that pass at no step keep the
+    numbers of the first step for the report, unless ``fn`` jumps there (the difference across
+    the point does not shrink with the step, as for the gradient of max at a tie): there is no
+    derivative to compare, and the entry is masked.
     """
+    atol, rtol = check.atol, check.rtol
+    best = {c.k: c.status(atol, rtol) for c in cmps}
+    kept = {c.k: c.values() for c in cmps}           # the numbers behind each entry's best status
+    first = {c.k: c.values() for c in cmps}
+    h_last = 1.0
     for scale in (10.0, 100.0, 1000.0):
-        flags = {c.k: c.kinks(check.atol, check.rtol).reshape(-1) for c in cmps}
-        entries = sorted(set().union(*(np.flatnonzero(f).tolist() for f in flags.values())))
+        entries = sorted(set().union(*(np.flatnonzero(b < 2).tolist() for b in best.values())))
         if not entries:
-            return
+            break
         for e in entries:
             h = steps[e] / scale
             vp, vm = check.evaluate(i, point(e, h)), check.evaluate(i, point(e, -h))
             for c in cmps:
-                if flags[c.k][e]:
-                    k = c.k
-                    c.numeric.flat[e] = (vp[k] - vm[k]) / (2 * h)
-                    c.left.flat[e] = (base[k] - vm[k]) / h
-                    c.right.flat[e] = (vp[k] - base[k]) / h
+                k = c.k
+                c.numeric.flat[e] = (vp[k] - vm[k]) / (2 * h)
+                c.left.flat[e] = (base[k] - vm[k]) / h
+                c.right.flat[e] = (vp[k] - base[k]) / h
+        for c in cmps:
+            now = c.status(atol, rtol)
+            better = np.flatnonzero(now > best[c.k])
+            for dst, src in zip(kept[c.k], c.values()):
+                dst.reshape(-1)[better] = src.reshape(-1)[better]
+            best[c.k] = np.maximum(best[c.k], now)
+        h_last = scale
+    for c in cmps:
+        # difference across the point at the first step and at the finest (for entries bad at all)
+        across0 = first[c.k][0].reshape(-1) * 2 * steps
+        across = c.numeric.reshape(-1) * 2 * steps / h_last
+        jump = (best[c.k] == 0) & (np.abs(across) > 0.1 * np.abs(across0)) & \
+            (np.abs(across) > 1.5e-8 * (1.0 + abs(base[c.k])))
+        c.set_values(kept[c.k])
+        c.jump = jump.reshape(c.numeric.shape)
 
 
 def _full(check, analytic):
