@@ -295,3 +295,8 @@ def test_rnn_config_values_are_reproducible():
     a, b = cfg.weights("lstm"), cfg.weights("lstm")
     assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
     assert a["weight_hh_l0"].shape == (12, 3)
+
+
+@given(tst.tensors(shape=()))
+def test_tensors_of_shape_empty_tuple_are_zero_dimensional(t):
+    assert t.shape == ()

@@ -71,9 +71,9 @@ def _place(units, pieces, gap, asked_gap=None):
     if gap > 0 and n > 1:
         room = total - (n - 1) * gap
         if room < 0:
-            raise ValueError(f"arrays: cannot fit {n} values at least {asked_gap or gap:g} apart into allowed "
-                             f"intervals of total length {total:.6g}; widen [min_value, max_value], "
-                             f"lower min_gap or draw smaller shapes")
+            raise ValueError(f"arrays: cannot fit {n} values at least {asked_gap or gap:g} apart into "
+                             f"allowed intervals of total length {total:.6g}; widen [min_value, "
+                             f"max_value], lower min_gap or draw smaller shapes")
         order = np.argsort(flat, kind="stable")
         z = np.empty(n)
         z[order] = np.sort(flat) * room + np.arange(n) * gap
@@ -117,10 +117,10 @@ def _layout(draw, arr, contiguous, dev):
             kinds = ["contiguous"] + kinds
     kind = draw(st.sampled_from(kinds)) if len(kinds) > 1 else (kinds[0] if kinds else "contiguous")
     if kind == "contiguous":
-        return backend.to_device(np.ascontiguousarray(arr), dev)
+        return backend.to_device(np.array(arr, order="C"), dev)
     if kind == "transposed":
         rev = tuple(reversed(range(arr.ndim)))
-        return backend.to_device(np.ascontiguousarray(arr.transpose(rev)), dev).transpose(rev)
+        return backend.to_device(np.array(arr.transpose(rev), order="C"), dev).transpose(rev)
     axis = draw(st.sampled_from(big_axes))
     doubled = np.repeat(arr, 2, axis=axis)
     view = (slice(None),) * axis + (slice(None, None, 2),)
