@@ -19,7 +19,8 @@ def test_quickstart_loss_falls():
     assert losses[-1] < 0.7 * losses[0]
 
 
-@pytest.mark.parametrize("name", ["mlp_digits", "optimizers", "overfitting", "hyperparameter_search"])
+@pytest.mark.parametrize("name", ["mlp_digits", "optimizers", "overfitting", "hyperparameter_search",
+                                  "vanishing_gradients"])
 def test_example_quick_run_saves_its_plot(name, tmp_path):
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
@@ -40,3 +41,11 @@ def test_every_example_has_a_docstring_and_quick_flag():
         text = path.read_text()
         assert text.startswith('"""'), path.name
         assert "--quick" in text, path.name
+
+
+def test_vanishing_gradients_sigmoid_shrinks_towards_the_input_and_relu_does_not(tmp_path):
+    pytest.importorskip("sklearn")
+    norms = load("vanishing_gradients").main(["--quick", "--out", str(tmp_path / "v.png")])
+    # sigmoid' <= 1/4 per layer: over 9 layers the first layer's gradient is far smaller
+    assert norms["sigmoid"][0] < 1e-2 * norms["sigmoid"][-1]
+    assert norms["relu"][0] > 0.1 * norms["relu"][-1]
