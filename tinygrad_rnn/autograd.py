@@ -172,7 +172,7 @@ class Function:
     def apply(cls, *args, **kwargs):
         T = Function._tensor_cls
         ctx = cls.__new__(cls)
-        arrays, dev, requires = [], None, False
+        arrays, needs, dev = [], [], None
         for a in args:
             if isinstance(a, T):
                 if dev is None:
@@ -181,13 +181,13 @@ class Function:
                     raise OpError(f"{op_name(cls)}: expected all tensors on one device, got "
                                   f"{', '.join(str(t.device) for t in args if isinstance(t, T))}. "
                                   f"Move them with .to(device) first.")
-                requires = requires or a.requires_grad
+                needs.append(a._requires_grad)
                 arrays.append(a.data)
             else:
+                needs.append(False)
                 arrays.append(a)
-        record = requires and _mode.enabled
-        ctx.needs_input_grad = tuple(isinstance(a, T) and a.requires_grad for a in args) \
-            if record else (False,) * len(args)
+        record = _mode.enabled and True in needs
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
         try:
             raw = cls.forward(ctx, *arrays, **kwargs)
         except OpError:
@@ -197,7 +197,8 @@ class Function:
 
         multi = isinstance(raw, tuple)
         raws = produced = raw if multi else (raw,)
-        if any(isinstance(r, np.generic) for r in raws):   # NumPy turns 0-d results into scalars
+        if isinstance(raws[0], np.generic) or multi and any(isinstance(r, np.generic) for r in raws):
+            # NumPy turns 0-d results into scalars
             raws = tuple(np.asarray(r) if isinstance(r, np.generic) else r for r in raws)
         dev = ctx.__dict__.get("out_device", dev)   # only device moves put outputs elsewhere
         if dev is None:
@@ -208,9 +209,9 @@ class Function:
                              not any(r is n for n in non_diff)) for r in raws)
         if record:
             ctx._device = dev
-            ctx._edges = tuple(a._edge() if isinstance(a, T) and a.requires_grad else None
-                               for a in args)
-            ctx._in_meta = tuple((a.shape, a.dtype) if isinstance(a, T) else None for a in args)
+            ctx._edges = tuple(a._edge() if n else None for a, n in zip(args, needs))
+            ctx._in_meta = tuple((a.data.shape, a.data.dtype) if n else None
+                                 for a, n in zip(args, needs))
             ctx._out_meta = tuple((r.shape, r.dtype) for r in raws)
             ctx._generation = 1 + max((e[0]._generation for e in ctx._edges
                                        if type(e) is tuple), default=0)
