@@ -350,8 +350,20 @@ def _out_size(size, kernel, stride, padding, dilation, ceil_mode=False):
     return out
 
 
+class _Spatial:
+    """``H`` and ``W``: the first and last spatial sizes (the same for 1-D windows)."""
+
+    @property
+    def H(self):
+        return self.size[0]
+
+    @property
+    def W(self):
+        return self.size[-1]
+
+
 @dataclass(frozen=True)
-class ConvConfig:
+class ConvConfig(_Spatial):
     """A convolution that fits: ``(N, C_in, *size) -> (N, C_out, *output_size)``.
 
     ``kernel_size``, ``stride``, ``padding``, ``dilation`` and ``size`` are tuples with one entry per
@@ -367,14 +379,6 @@ class ConvConfig:
     dilation: tuple
     groups: int
     bias: bool = True
-
-    @property
-    def H(self):
-        return self.size[0]
-
-    @property
-    def W(self):
-        return self.size[-1]
 
     @property
     def input_shape(self):
@@ -425,7 +429,7 @@ def conv_configs(draw, spatial_dims=2, max_batch=2, max_group_channels=3, max_gr
 
 
 @dataclass(frozen=True)
-class PoolConfig:
+class PoolConfig(_Spatial):
     """A pooling window that fits: ``(N, C, *size) -> (N, C, *output_size)``.
 
     Padding is at most half the kernel (PyTorch's rule), so every window overlaps the input.
@@ -438,14 +442,6 @@ class PoolConfig:
     padding: tuple
     dilation: tuple
     ceil_mode: bool = False
-
-    @property
-    def H(self):
-        return self.size[0]
-
-    @property
-    def W(self):
-        return self.size[-1]
 
     @property
     def input_shape(self):
