@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
-from ..tensor import Tensor
+from ... import backend
+from ...tensor import Tensor
 
 
 def _grads(parameters):
