@@ -102,7 +102,7 @@ def test_repeated_dim_is_refused(device):
 def test_reshape_to_a_wrong_size_names_op_and_shapes(device):
     with pytest.raises(OpError) as e:
         tg.ones(2, 3, device=device).reshape(4)
-    assert message(e).startswith("reshape:") and "(4,)" in message(e) and "(2, 3)" in message(e)
+    assert message(e) == "reshape: shape '[4]' is invalid for input of size 6 (a tensor of shape (2, 3))"
 
 
 def test_expand_to_an_incompatible_shape_names_both_shapes(device):

@@ -75,7 +75,7 @@ def test_integer_index_of_a_vector_gives_a_zero_dim_tensor(device):
     assert x.grad.tolist() == [0.0, 1.0]
 
 
-@pytest.mark.parametrize("index", [(Ellipsis, None), (None, 0, Ellipsis), (slice(None, None, -1), 1),
+@pytest.mark.parametrize("index", [(Ellipsis, None), (None, 0, Ellipsis), (slice(None, None, 2), 1),
                                    (slice(1, None, 2),)])
 def test_basic_index_forms_match_numpy(index, device):
     a = np.arange(24.0).reshape(2, 3, 4)

@@ -96,7 +96,7 @@ def _flatten_case(draw, device):
 SHAPE_OPS = {
     "reshape": (lambda x, a: x.reshape(*a), _reshape_case),
     "reshape_tuple": (lambda x, a: x.reshape(a), _reshape_case),
-    "view": (lambda x, a: x.view(a), _reshape_case),
+    "view": (lambda x, a: x.contiguous().view(a), _reshape_case),   # view needs a viewable layout
     "flatten": (lambda x, a: x.flatten(*a), _flatten_case),
     "flatten_all": (lambda x, a: x.flatten(), _flatten_case),
     "permute": (lambda x, a: x.permute(*a), _permutation_case),

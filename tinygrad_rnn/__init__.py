@@ -15,6 +15,19 @@ from .ops import cat, chunk, erf_array as _erf_array, pad, split, stack, where  
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, rand,
                      randint, randn, randperm, set_rng_state)
 from .tensor import Tensor
+# everyday ops (PyTorch parity)
+from . import cuda, linalg
+from .creation import as_tensor, empty, empty_like, from_numpy, is_floating_point, is_tensor
+from .random import bernoulli, multinomial, normal, rand_like, randint_like, randn_like
+from .ops import (acos, addmm, all, allclose, any, argsort, asin, atan, baddbmm, bmm,  # noqa: F401
+                  broadcast_to, ceil, concat, concatenate, cosh, count_nonzero, cumprod, cumsum, diag,
+                  diagonal, dot, einsum, equal, expm1, flip, floor, frac, gather, hstack, index_add,
+                  index_select, isclose, isfinite, isinf, isnan, kthvalue, lerp, log10, log1p, log2,
+                  masked_fill, masked_select, median, meshgrid, mm, movedim, mv, nan_to_num, narrow,
+                  nonzero, norm, outer, prod, reciprocal, repeat_interleave, roll, round, rsqrt,
+                  scatter, scatter_add, sinh, sort, square, swapaxes, take_along_dim, tan, tile, topk,
+                  tril, triu, trunc, unbind, unflatten, vstack)
+from .ops.indexing import where  # noqa: F811  (also where(condition) alone: nonzero)
 
 __version__ = "0.1.0"
 
@@ -39,7 +52,9 @@ def _unary(name):
 
 for _name in ("exp log sqrt abs sign sin cos tanh sigmoid relu erf clamp maximum minimum sum mean var "
               "std max min amax amin argmax argmin logsumexp softmax log_softmax reshape flatten permute "
-              "transpose squeeze unsqueeze matmul").split():
+              "transpose squeeze unsqueeze matmul").split() + (
+              "fmod remainder floor_divide atan2 arctan2 hypot clip fix arcsin arccos arctan moveaxis "
+              "swapdims numel").split():
     globals()[_name] = _unary(_name)
 del _name
 

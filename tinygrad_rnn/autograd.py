@@ -30,6 +30,50 @@ import numpy as np
 
 from .backend import get_array_module
 
+try:   # numpy keeps its floating-point error state in a context variable; setting it is ~0.1 us
+    from numpy._core._ufunc_config import _extobj_contextvar as _fp_state
+    with np.errstate(all="ignore"):
+        _FP_QUIET = _fp_state.get()
+except (ImportError, AttributeError):    # another numpy layout: np.errstate is slower but works
+    _fp_state = None
+
+
+class _Quiet:
+    """``with _quiet:`` silences NumPy's RuntimeWarnings (inf/nan results come back as PyTorch's)."""
+    __slots__ = ("_token", "_fallback")
+
+    def __enter__(self):
+        if _fp_state is not None:
+            self._token = _fp_state.set(_FP_QUIET)
+        else:
+            self._fallback = np.errstate(all="ignore")
+            self._fallback.__enter__()
+
+    def __exit__(self, *exc):
+        if _fp_state is not None:
+            _fp_state.reset(self._token)
+        else:
+            self._fallback.__exit__(*exc)
+
+
+def quiet():
+    """A context manager that silences NumPy floating point warnings inside (one per use)."""
+    return _Quiet()
+
+
+class Version:
+    """The version counter of one storage, shared by a tensor and its views.
+
+    ``value`` counts in-place writes; a Function records it for every tensor it saves and its
+    backward refuses to run if it changed. ``rebase`` counts in-place ops recorded in the graph on
+    the storage's base tensor: a view taken before such an op has a stale history.
+    """
+    __slots__ = ("value", "rebase")
+
+    def __init__(self):
+        self.value = 0
+        self.rebase = 0
+
 # ----------------------------------------------------------------------------- grad mode
 
 class _GradMode(threading.local):
@@ -85,8 +129,20 @@ class set_grad_enabled(_GradModeContext):
 
 # ----------------------------------------------------------------------------- errors
 
-class OpError(ValueError):
-    """Bad input to an operation. The message names the op and the offending shapes/devices/dtypes."""
+class OpError(ValueError, RuntimeError):
+    """Bad input to an operation. The message names the op and the offending shapes/devices/dtypes.
+
+    It is both a ValueError and a RuntimeError, so PyTorch habits (``except RuntimeError``) work."""
+
+
+def _inplace_error(op, saved, now, then):
+    shape = "x".join(str(n) for n in saved.shape) or "scalar"
+    return RuntimeError(
+        f"{op}: one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{saved.dtype} [{shape}]] is at version {now}; expected version "
+        f"{then} instead. The tensor was saved by {op} in the forward pass and changed in place "
+        f"afterwards (an in-place op such as add_/mul_/x[i] = v, or an optimizer step). Compute "
+        f"with a .clone() of it, or do the in-place change after backward().")
 
 
 FREED_GRAPH = (
@@ -125,6 +181,7 @@ class Function:
 
     _tensor_cls = None            # set by tensor.py
     once_differentiable = False   # True for fused kernels whose backward computes on raw arrays
+    view = False                  # True when outputs may share memory with the first input
     name = None                   # used in error messages; defaults to the lower-cased class name
     xp = staticmethod(get_array_module)   # ctx.xp(a, b) -> numpy or cupy, whichever owns the arrays
 
@@ -152,6 +209,11 @@ class Function:
         saved = self._saved
         if saved is None:
             raise RuntimeError(FREED_GRAPH)
+        for i, counter, then in self._versions:
+            if counter.value != then:
+                item = saved[i]
+                raise _inplace_error(op_name(type(self)), item.array if isinstance(item, _SavedOutput)
+                                     else item, counter.value, then)
         T = Function._tensor_cls
         out = []
         for s in saved:
@@ -189,11 +251,19 @@ class Function:
         record = _mode.enabled and True in needs
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
         try:
-            raw = cls.forward(ctx, *arrays, **kwargs)
+            with _Quiet():
+                raw = cls.forward(ctx, *arrays, **kwargs)
         except OpError:
             raise
         except (ValueError, TypeError, IndexError) as e:
             raise OpError(f"{op_name(cls)}: {e} (inputs: {describe(args)})") from e
+        except AttributeError as e:
+            if "ndarray" in str(e):
+                raise AttributeError(
+                    f"{op_name(cls)}.forward: {e}. A custom Function's forward receives raw arrays "
+                    f"(numpy/cupy), not Tensors: use array functions there (xp = ctx.xp(x); "
+                    f"xp.exp(x)) and keep Tensor methods for backward.") from e
+            raise
 
         multi = isinstance(raw, tuple)
         raws = produced = raw if multi else (raw,)
@@ -207,7 +277,15 @@ class Function:
         non_diff = getattr(ctx, "_non_diff", ())
         outs = tuple(T._make(r, dev, record and r.dtype.kind == "f" and
                              not any(r is n for n in non_diff)) for r in raws)
+        if cls.view:
+            _share_storage(args[0], outs)
         if record:
+            for a, n in zip(args, needs):
+                if n and a._base is not None and a._view_epoch != a._vc.rebase:
+                    raise RuntimeError(
+                        f"{op_name(cls)}: this view was taken from a tensor that was later changed "
+                        f"by an in-place operation recorded in the graph, so its history is out of "
+                        f"date. Take the view again after the in-place operation.")
             ctx._device = dev
             ctx._edges = tuple(a._edge() if n else None for a, n in zip(args, needs))
             ctx._in_meta = tuple((a.data.shape, a.data.dtype) if n else None
@@ -216,7 +294,10 @@ class Function:
             ctx._generation = 1 + max((e[0]._generation for e in ctx._edges
                                        if type(e) is tuple), default=0)
             ctx._outputs = tuple(weakref.ref(o) for o in outs)
-            ctx._saved = ctx._resolve_saved(args, raws, produced) if hasattr(ctx, "_to_save") else ()
+            if hasattr(ctx, "_to_save"):
+                ctx._saved = ctx._resolve_saved(args, raws, produced)
+            else:
+                ctx._saved, ctx._versions = (), ()
             for i, o in enumerate(outs):
                 if o.requires_grad:
                     o.grad_fn, o._out_index = ctx, i
@@ -226,29 +307,48 @@ class Function:
         """Saved inputs -> the input Tensors, saved outputs -> output handles, by identity.
         ``produced`` are the outputs as forward returned them (before 0-d scalars became arrays)."""
         T = Function._tensor_cls
-        saved = []
+        saved, versions = [], []
         for s in self._to_save:
             for a in args:
                 if isinstance(a, T) and a.data is s:
+                    c = a._counter()
+                    versions.append((len(saved), c, c.value))
                     saved.append(a)
                     break
             else:
                 for i, (r, p) in enumerate(zip(raws, produced)):
                     if p is s:
+                        o = self._outputs[i]()
+                        c = o._counter()
+                        versions.append((len(saved), c, c.value))
                         saved.append(_SavedOutput(i, r))
                         break
                 else:
                     saved.append(s)
         del self._to_save
+        self._versions = versions
         return saved
 
     def _release(self):
         if self._saved:
             self._saved = None
 
+
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
 
+
+def _share_storage(src, outs):
+    """Outputs of a view op that really are views of ``src`` share its version counter and base."""
+    from .backend import is_view_of
+    T = Function._tensor_cls
+    if not isinstance(src, T):
+        return
+    for o in outs:
+        if is_view_of(o.data, src.data):
+            c = o._vc = src._counter()
+            o._base = src._base if src._base is not None else src
+            o._view_epoch = c.rebase
 
 class _OnceDifferentiable(Function):
     """Placed on gradients computed by a fused kernel under create_graph: differentiating them
@@ -257,6 +357,7 @@ class _OnceDifferentiable(Function):
     def __init__(self, op, generation, device):
         self.op, self._generation, self._device = op, generation, device
         self._edges, self._in_meta, self._saved, self._outputs = (), (), (), (lambda: None,)
+        self._versions = ()
         self._out_meta = ((None, None),)
 
     @staticmethod
@@ -316,7 +417,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             else:
                 e[1] = e[1] + g
 
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), _Quiet():
         for t, g in zip(roots, root_grads):
             send(t._edge(), g)
         while heap:

@@ -213,6 +213,21 @@ def to_device(a, dev: Device):
     return dev._kind.from_host(host, dev.index)
 
 
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def is_view_of(a, b) -> bool:
+    """True when array ``a`` shares memory with ``b`` (a view of it, or ``b`` itself)."""
+    if a is b:
+        return True
+    if type(a) is np.ndarray:
+        return type(b) is np.ndarray and _root(a) is _root(b)
+    return bool(get_array_module(a).may_share_memory(a, b))
+
+
 def scatter_add(xp, target, index, values):
     """``target[index] += values`` where repeated indices add up (not the last write winning)."""
     if xp is np:

@@ -80,3 +80,45 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _make(lambda xp, dt: xp.eye(n, m, dtype=dt), dtype or DEFAULT_FLOAT, device, requires_grad)
+
+
+# ----------------------------------------------------------------------------- sharing and uninitialised
+
+def from_numpy(ndarray):
+    """A CPU tensor that shares memory with ``ndarray``: changes to one show in the other."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    if ndarray.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: can't convert np.ndarray of type {ndarray.dtype}. The only "
+                        f"supported types are: float64, float32, float16, int64, int32, int16, int8, "
+                        f"uint8, and bool.")
+    return Tensor(ndarray, device="cpu")
+
+
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, sharing memory when it can (a Tensor or an array already of that dtype
+    and device comes back without a copy); otherwise a copy, as ``tensor``."""
+    if isinstance(data, Tensor):
+        t = data
+        if device is not None and backend.device(device) != t.device:
+            t = t.to(device)
+        return t if dtype is None or as_dtype(dtype) == t.dtype else t.to(dtype)
+    return Tensor(data, dtype=dtype, device=device)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` whose values are whatever was in memory: write before you read."""
+    s = _size(size)
+    return _make(lambda xp, dt: xp.empty(s, dt), dtype or DEFAULT_FLOAT, device, requires_grad)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False):
+    return _like(empty, t, dtype, device, requires_grad)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t) -> bool:
+    return t.dtype.kind == "f"

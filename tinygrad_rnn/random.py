@@ -99,8 +99,11 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
-    """Integers in [low, high) (``randint(high, size)`` starts at 0)."""
-    if high is None:
+    """Integers in [low, high): ``randint(low, high, size)``, or ``randint(high, size)`` from 0, as in
+    PyTorch (positionally or by keyword)."""
+    if isinstance(high, (tuple, list)):     # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     return _draw(lambda r, s: r.integers(low, high, s), tuple(size), dtype or np.int64, device,
                  False, generator)
@@ -109,3 +112,120 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
 def randperm(n, dtype=None, device=None, generator=None):
     """A random permutation of 0..n-1."""
     return _draw(lambda r, s: r.permutation(n), (n,), dtype or np.int64, device, False, generator)
+
+
+# ----------------------------------------------------------------------------- like another tensor
+
+def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    return rand(*t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad, generator=generator)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    return randn(*t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                 requires_grad=requires_grad, generator=generator)
+
+
+def randint_like(t, low, high=None, dtype=None, device=None, generator=None):
+    """Integers in [low, high) (``randint_like(t, high)`` from 0) in t's shape and, unless ``dtype``
+    says otherwise, t's dtype (a float tensor gets whole-number floats, as in PyTorch)."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(t.shape), dtype=dtype or t.dtype, device=device or t.device,
+                   generator=generator)
+
+
+# ----------------------------------------------------------------------------- distributions
+# Drawn on the host from the generator (so a seed repeats on every device), then moved.
+
+def _host(t):
+    return backend.to_numpy(t.data) if isinstance(t, Tensor) else np.asarray(t)
+
+
+def multinomial(input, num_samples, replacement=False, generator=None):
+    """Indices drawn with probabilities proportional to the rows of ``input`` (1-D (n,) -> (k,),
+    2-D (m, n) -> (m, k)); int64. Without replacement each row's k indices are distinct.
+
+    With replacement: inverse CDF (a uniform number looked up in the running sum of the weights).
+    Without: the k smallest of E_i / w_i with E_i ~ Exp(1) (an exponential race), which draws
+    k categories one after another, each in proportion to the weights of those not drawn yet.
+    """
+    if input.ndim not in (1, 2):
+        raise ValueError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(input.shape)}")
+    if input.dtype.kind != "f":
+        raise ValueError(f"multinomial only supports floating-point dtypes for input, got: {input.dtype}")
+    n = input.shape[-1]
+    if n == 0:
+        raise ValueError("multinomial: number of categories cannot be zero")
+    if num_samples <= 0:
+        raise ValueError(f"multinomial: cannot sample n_sample <= 0 samples (got {num_samples})")
+    if not replacement and num_samples > n:
+        raise ValueError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
+                         f"replacement ({num_samples} > {n})")
+    w = _host(input).astype(np.float64).reshape(-1, n)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
+    total = w.sum(axis=1, keepdims=True)
+    if (total <= 0).any():
+        raise ValueError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = (generator or default_generator).numpy
+    rows = w.shape[0]
+    if replacement:
+        run = np.cumsum(w, axis=1)
+        # categories after the last non-zero weight keep run == total exactly: make them 1, so that
+        # rounding in run / total can never hand a draw to a zero-weight category
+        cdf = np.where(run == total, 1.0, run / total)
+        u = rng.random((rows, num_samples))
+        # one searchsorted for all rows: row r's CDF lives in [2r, 2r + 1], so rows never mix
+        offset = 2.0 * np.arange(rows)[:, None]
+        idx = np.searchsorted((cdf + offset).ravel(), (u + offset).ravel(), side="right")
+        idx = idx.reshape(rows, num_samples) - np.arange(rows)[:, None] * n
+    else:
+        if ((w > 0).sum(axis=1) < num_samples).any():
+            raise ValueError("multinomial: invalid multinomial distribution (with replacement=False, "
+                             "not enough non-negative category to sample)")
+        with np.errstate(divide="ignore"):
+            keys = rng.exponential(size=(rows, n)) / w       # zero weight -> inf: never in the k first
+        idx = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    idx = idx.astype(np.int64).reshape(input.shape[:-1] + (num_samples,))
+    return Tensor(backend.to_device(idx, input.device), device=input.device)
+
+
+def bernoulli(input, p=None, generator=None):
+    """0/1 draws, 1 with probability ``input`` (elementwise), or ``p`` for every element of
+    ``input``'s shape when given; in ``input``'s dtype."""
+    probs = _host(input).astype(np.float64) if p is None else np.full(input.shape, float(p))
+    if probs.size and not ((probs >= 0) & (probs <= 1)).all():
+        raise ValueError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, got probabilities "
+                         f"outside [0, 1]")
+    u = (generator or default_generator).numpy.random(probs.shape)
+    out = (u < probs).astype(input.dtype)
+    return Tensor(backend.to_device(out, input.device), device=input.device)
+
+
+def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None,
+           requires_grad=False):
+    """Normal draws: ``normal(mean, std)`` with tensors (broadcast together) or numbers and a
+    ``size``. The result does not carry gradient to ``mean``/``std`` (see docs/api.md)."""
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    ref = tensors[0] if tensors else None
+    m, s = _host(mean).astype(np.float64), _host(std).astype(np.float64)
+    if (s < 0).any():
+        raise ValueError(f"normal expects std >= 0.0, but found std {s.min()}")
+    if ref is None:
+        if size is None:
+            raise TypeError("normal: with a number for both mean and std, give size=")
+        shape = _size((size,)) if not isinstance(size, int) else (size,)
+        dt = dtype or DEFAULT_FLOAT
+        dev = device
+    else:
+        shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))
+        if size is not None and tuple(_size((size,))) != tuple(shape):
+            raise ValueError(f"normal: size {size} does not match the shape {shape} of mean/std")
+        floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+        dt = dtype or (floats[0] if floats else DEFAULT_FLOAT)
+        dev = device or ref.device
+    z = (generator or default_generator).numpy.standard_normal(shape)
+    out = (m + s * z).astype(as_dtype(dt, "normal"))
+    dev = backend.device(dev)
+    return Tensor(backend.to_device(out, dev), device=dev, requires_grad=requires_grad)

@@ -17,13 +17,13 @@ save leaves the previous checkpoint untouched.
 """
 from __future__ import annotations
 
+import io
 import json
 import numbers
 import os
 import tempfile
 
 import numpy as np
-from numpy.lib.npyio import NpzFile
 
 from . import backend
 from .tensor import Tensor
@@ -59,7 +59,8 @@ class _Encoder:
             raise CheckpointError(f"save: the array at {where} has dtype {arr.dtype}, which cannot be "
                                   "stored without pickle; use a numeric dtype")
         node["k"] = f"a{len(self.arrays)}"
-        self.arrays[node["k"]] = np.ascontiguousarray(arr)
+        # np.asarray(order="C"), not np.ascontiguousarray: that one turns 0-d arrays into shape (1,)
+        self.arrays[node["k"]] = np.asarray(arr, order="C")
         self._seen[key] = (obj, node)             # keep obj alive so its id is not reused
         return node
 
@@ -67,7 +68,7 @@ class _Encoder:
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, Tensor):
-            return self._array(obj, {"t": "tensor", "rg": obj.requires_grad}, where)
+            return self._array(obj, {"t": "tensor", "rg": obj.requires_grad, "dev": str(obj.device)}, where)
         if isinstance(obj, np.ndarray) or backend.is_array(obj):
             return self._array(obj, {"t": "ndarray"}, where)
         if isinstance(obj, np.generic):
@@ -98,8 +99,8 @@ class _Encoder:
 
 
 class _Decoder:
-    def __init__(self, arrays, device, name):
-        self.arrays, self.device, self.name = arrays, device, name
+    def __init__(self, arrays, place, name):
+        self.arrays, self.place, self.name = arrays, place, name
         self._made: dict[str, object] = {}        # shared entries come back as one object
 
     def _entry(self, node):
@@ -125,9 +126,11 @@ class _Decoder:
             if node["k"] in self._made:
                 return self._made[node["k"]]
             arr = self._entry(node)
-            out = arr if t == "ndarray" else Tensor(backend.to_device(arr, self.device),
-                                                     requires_grad=node.get("rg", False),
-                                                     device=self.device)
+            if t == "tensor":
+                device = self.place(node.get("dev", "cpu"))     # files from before "dev" was kept: cpu
+                out = Tensor(backend.to_device(arr, device), requires_grad=node.get("rg", False), device=device)
+            else:
+                out = arr
             self._made[node["k"]] = out
             return out
         raise CheckpointError(f"load: {self.name}: unknown entry kind {t!r} in the metadata "
@@ -188,23 +191,90 @@ def save(obj, path) -> None:
 
 # ----------------------------------------------------------------------------- reading
 
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")      # a zip archive (an empty one starts with the second)
+_NOT_A_CHECKPOINT = "is not a tinygrad_rnn checkpoint"
+_PICKLED = ("holds a pickled Python object{where}: tinygrad_rnn checkpoints never contain one (it is not a "
+            "tinygrad_rnn checkpoint, or it was tampered with); it was not unpickled, since unpickling can "
+            "run code")
+
+
+def _what_is_it(magic: bytes) -> str:
+    """Why a file whose first bytes are ``magic`` (not a zip archive) is no checkpoint."""
+    if not magic:
+        return "it is empty"
+    if magic.startswith(b"\x93NUMPY"):
+        return "it holds a single NumPy array (numpy.save), not an archive written by tinygrad_rnn.save"
+    if magic[:1] == b"\x80":
+        return ("it is a pickle file (pickle.dump, or an old-format torch.save); it was not unpickled, "
+                "since unpickling can run code")
+    return f"it is not a zip archive (it starts with {magic[:8]!r})"
+
+
 def _read_archive(f, name) -> dict:
-    archive = np.load(f, allow_pickle=False)
-    if not isinstance(archive, NpzFile):
-        raise CheckpointError(f"load: {name} holds a single NumPy array, not a checkpoint")
-    with archive:
-        return {k: archive[k] for k in archive.files}
+    # Look at the file before NumPy does: NumPy takes anything unknown for a pickle and answers with
+    # advice about allow_pickle, which is the one thing a user must not do here.
+    if not (hasattr(f, "seekable") and f.seekable()):
+        f = io.BytesIO(f.read())
+    start = f.tell()
+    magic = f.read(8)
+    f.seek(start)
+    if magic[:4] not in _ZIP_MAGIC:
+        raise CheckpointError(f"load: {name} {_NOT_A_CHECKPOINT}: {_what_is_it(magic)}")
+    with np.load(f, allow_pickle=False) as archive:
+        files = archive.files
+        if META_KEY not in files:
+            if any(k == "data.pkl" or k.endswith("/data.pkl") for k in files):
+                raise CheckpointError(f"load: {name} {_NOT_A_CHECKPOINT}: it looks like a PyTorch checkpoint "
+                                      "(torch.save); read it with torch.load and give tinygrad_rnn the "
+                                      "tensors' .numpy() arrays")
+            raise CheckpointError(f"load: {name} is a NumPy archive but {_NOT_A_CHECKPOINT} "
+                                  f"(no {META_KEY!r} entry)")
+        arrays = {}
+        for k in files:
+            try:
+                arrays[k] = archive[k]
+            except ValueError as e:
+                if "pickle" in str(e):      # an object array: NumPy refused to unpickle it
+                    raise CheckpointError(f"load: {name} " + _PICKLED.format(where=f" in entry {k!r}")) from None
+                raise
+        return arrays
 
 
-def load(path, map_location=None):
+def _placement(map_location):
+    """map_location -> a function from the device a tensor was saved on (a string) to its Device."""
+    if map_location is None:
+        cpu = backend.device("cpu")
+        return lambda saved: cpu
+    if isinstance(map_location, dict):
+        table = {str(k): backend.device(str(v)) for k, v in map_location.items()}
+        return lambda saved: table[saved] if saved in table else backend.device(saved)
+    if callable(map_location):
+        raise TypeError("load: map_location as a function is not supported; pass a device, a string such as "
+                        "'cpu' or 'cuda:0', or a dict {saved device: new device}")
+    # a Device, a string, or another library's device object whose str() is "cpu" / "cuda:0"
+    target = map_location if isinstance(map_location, backend.Device) else backend.device(str(map_location))
+    return lambda saved: target
+
+
+def load(path, map_location=None, pickle_module=None, *, weights_only=None, mmap=None):
     """Read a checkpoint written by ``save``: the same structure, Tensors as Tensors, arrays as arrays.
 
-    Tensors are put on ``map_location`` (a device or string such as ``"cuda:0"``), or on the CPU
-    when it is None. Raises ``CheckpointError`` naming the file when it is not a checkpoint, is
-    truncated or corrupted, or holds pickled objects (which are never unpickled).
+    ``map_location`` says where Tensors go: a device (or a string such as ``"cuda:0"``) for all of
+    them, or a dict ``{saved device: new device}`` (devices it does not name stay where they were
+    saved); None puts every Tensor on the CPU. ``weights_only`` is accepted for PyTorch
+    compatibility and changes nothing: loading never unpickles anything, so it is always
+    weights-only. ``pickle_module`` must be None and ``mmap`` None or False.
+
+    Raises ``CheckpointError`` naming the file when it is not a checkpoint (``... is not a
+    tinygrad_rnn checkpoint: it is a pickle file ...``), is truncated or corrupted, or holds
+    pickled objects (which are never unpickled).
     """
+    if pickle_module is not None:
+        raise ValueError("load: pickle_module must be None: tinygrad_rnn checkpoints never use pickle")
+    if mmap:
+        raise ValueError("load: mmap=True is not supported; checkpoints are read into memory")
     name = repr(os.fspath(path)) if not hasattr(path, "read") else repr(getattr(path, "name", path))
-    device = backend.device(map_location if map_location is not None else "cpu")
+    place = _placement(map_location)
     try:
         if hasattr(path, "read"):
             arrays = _read_archive(path, name)
@@ -214,6 +284,8 @@ def load(path, map_location=None):
     except (FileNotFoundError, IsADirectoryError, PermissionError, CheckpointError):
         raise
     except Exception as e:      # zipfile/npy/struct/zlib errors: all mean a damaged file
+        if "allow_pickle" in str(e):        # never pass on NumPy's advice to allow pickles
+            raise CheckpointError(f"load: {name} " + _PICKLED.format(where="")) from None
         raise CheckpointError(f"load: {name} is not a readable tinygrad_rnn checkpoint "
                               f"(truncated, corrupted, or not written by tinygrad_rnn.save): "
                               f"{type(e).__name__}: {e}") from e
@@ -231,7 +303,7 @@ def load(path, map_location=None):
                               f"version {header.get('version')!r} (this reader knows {FORMAT} "
                               f"version {VERSION})")
     try:
-        return _Decoder(arrays, device, name).decode(root)
+        return _Decoder(arrays, place, name).decode(root)
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"load: {name}: the checkpoint's metadata is damaged "
                               f"({type(e).__name__}: {e})") from e

@@ -8,14 +8,13 @@ there to see its forward and its gradient side by side.
 from __future__ import annotations
 
 import numbers
-import operator
+import weakref
 
 import numpy as np
 
-from . import backend
-from .autograd import Function, OpError, is_grad_enabled, run_backward
-
-DEFAULT_FLOAT = np.dtype(np.float32)
+from . import backend, dtypes
+from .autograd import Function, OpError, Version, is_grad_enabled, no_grad, run_backward
+from .dtypes import DEFAULT_FLOAT
 
 
 def as_dtype(dtype, op="Tensor"):
@@ -36,7 +35,11 @@ def _to_array(data, dtype, dev):
     if backend.is_array(data):
         arr = backend.to_device(data, dev)
     else:
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError:
+            _check_ragged(data)
+            raise
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data of "
                             f"dtype {arr.dtype}; expected numbers, nested lists of numbers or arrays")
@@ -50,6 +53,21 @@ def _to_array(data, dtype, dev):
     else:
         as_dtype(arr.dtype)
     return arr
+
+
+def _check_ragged(data, dim=0):
+    """Raise PyTorch's message for nested lists of unequal lengths."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return
+    lengths = [len(d) if isinstance(d, (list, tuple)) else None for d in data]
+    first = lengths[0]
+    for n in lengths[1:]:
+        if n != first:
+            raise ValueError(f"expected sequence of length {first} at dim {dim + 1} (got {n})"
+                             if n is not None and first is not None else
+                             f"tensor: ragged nested sequence at dim {dim + 1}")
+    for d in data:
+        _check_ragged(d, dim + 1)
 
 
 def _scalar(x):
@@ -74,7 +92,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "_vc", "_base", "_view_epoch", "__weakref__")
     __array_ufunc__ = None      # NumPy operators defer to ours: ndarray + Tensor -> Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
@@ -84,7 +102,7 @@ class Tensor:
             else backend.get_default_device())
         self.data = _to_array(data, dtype, dev)
         self.device = dev
-        self.grad = self.grad_fn = self._hooks = None
+        self.grad = self.grad_fn = self._hooks = self._vc = self._base = None
         self._out_index, self._retains_grad, self._requires_grad = 0, False, False
         if requires_grad:
             self.requires_grad = True
@@ -94,7 +112,7 @@ class Tensor:
         """Wrap an array already on ``device`` without any checks (the fast path ops use)."""
         t = object.__new__(cls)
         t.data, t.device, t._requires_grad, t.grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
-        t.grad = t._hooks = None
+        t.grad = t._hooks = t._vc = t._base = None
         t._retains_grad = False
         return t
 
@@ -125,12 +143,35 @@ class Tensor:
         return (self.grad_fn, self._out_index) if self.grad_fn is not None else self
 
     def detach(self):
-        """The same data with no history: gradients stop here (the tool truncated BPTT needs)."""
-        return Tensor._make(self.data, self.device)
+        """The same data with no history: gradients stop here (the tool truncated BPTT needs).
+        It shares memory and the version counter with ``self``, as in PyTorch."""
+        t = Tensor._make(self.data, self.device)
+        t._vc = self._counter()
+        return t
 
     def detach_(self):
+        if self._base is not None and self._requires_grad:
+            raise RuntimeError("detach_: can't detach a view in place; use .detach() instead")
         self.grad_fn, self._requires_grad = None, False
         return self
+
+    # -- version counters: how in-place changes to saved tensors are caught
+    def _counter(self):
+        c = self._vc
+        if c is None:
+            c = self._vc = Version()
+        return c
+
+    def _mark_changed(self):
+        """Count a change made through ``.data`` by library code (optimizer steps, init,
+        load_state_dict), so graphs that saved this tensor refuse the new values."""
+        if self._vc is not None:
+            self._vc.value += 1
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's storage has seen (PyTorch's ``t._version``)."""
+        return 0 if self._vc is None else self._vc.value
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep theirs)."""
@@ -306,52 +347,183 @@ class Tensor:
     def contiguous(self):
         return self if self.data.flags.c_contiguous else ops.Clone.apply(self)
 
-    # ------------------------------------------------------------------ in-place (no history)
-    def _inplace(self, op, other):
-        if self._requires_grad and is_grad_enabled():
-            raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place while grad "
-                               "mode is on; wrap the update in `with no_grad():` as optimizers do")
+    # ------------------------------------------------------------------ in-place
+    # Outside the graph an in-place op writes into this tensor's memory and bumps its version. In
+    # the graph (grad mode on and this tensor or the other operand requires grad) it is recorded:
+    # the result is computed by the same Functions as the out-of-place op, written into this
+    # tensor's memory, and this tensor takes over the result's history. Saved tensors remember
+    # their version, so backward refuses to use a value that was changed after it was saved.
+
+    def _operand(self, op, other):
         if isinstance(other, Tensor):
             if other.device != self.device:
-                raise OpError(f"{op}: tensors are on {self.device} and {other.device}")
-            other = other.data
-        elif isinstance(other, np.ndarray):    # host data: copied to this tensor's device
-            other = backend.to_device(other, self.device)
-        return other
+                raise OpError(f"{op}: expected all tensors on one device, got {self.device} and "
+                              f"{other.device}")
+            return other
+        if isinstance(other, np.ndarray) or backend.is_array(other):   # arrays: copied to our device
+            return Tensor(other, device=self.device)
+        return _scalar(other)
 
-    def _apply_inplace(self, op, fn, other):
-        other = self._inplace(op, other)
-        self.data[...] = fn(self.data, other)
+    def _check_inplace(self, op, record):
+        if self._requires_grad and self.grad_fn is None and is_grad_enabled():
+            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                               "operation. Wrap parameter updates in `with no_grad():` as optimizers "
+                               "do, or change a .clone() of it.")
+        base = self._base
+        if record and base is not None:
+            if base._requires_grad and base.grad_fn is None:
+                raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used "
+                                   "in an in-place operation. Wrap the change in `with no_grad():`, "
+                                   "or change a .clone() of the view.")
+            raise RuntimeError(f"{op}: changing a view of a tensor that is part of the graph in place "
+                               "is not supported; index the base tensor in one step "
+                               "(x[i, j] = v rather than x[i][j] = v) or change a .clone() of the view.")
+
+    def _write(self, op, array):
+        """Copy ``array`` into this tensor's memory (PyTorch's casting rule) and bump its version."""
+        if array.dtype != self.data.dtype and not dtypes.can_cast(array.dtype, self.data.dtype):
+            raise RuntimeError(f"{op}: result type {dtypes.torch_name(array.dtype)} can't be cast to "
+                               f"the desired output type {dtypes.torch_name(self.data.dtype)}")
+        self.data[...] = array
+        if self._vc is not None:
+            self._vc.value += 1
+
+    def _take_history(self, out):
+        """After a recorded in-place op: this tensor becomes output ``out`` of its node."""
+        node, i = out.grad_fn, out._out_index
+        c = self._counter()
+        c.value += 1
+        c.rebase += 1
+        self.grad_fn, self._out_index, self._requires_grad = node, i, True
+        outs = list(node._outputs)
+        outs[i] = weakref.ref(self)
+        node._outputs = tuple(outs)
+        if out._vc is not None:     # the node saved its output: follow this tensor's counter now
+            node._versions = [(j, c, c.value) if v is out._vc else (j, v, n)
+                              for j, v, n in node._versions]
+
+    def _inplace_op(self, op, fn, *others, saves_self=False):
+        """Change this tensor in place to ``fn(self, *others)``, computed with Tensor ops.
+
+        ``saves_self``: the op keeps its first input for backward (mul_, div_, clamp_), so when
+        recorded it computes on a copy of the old values, which backward still needs.
+        """
+        others = tuple(self._operand(op, o) for o in others)
+        record = is_grad_enabled() and (self._requires_grad or any(
+            isinstance(o, Tensor) and o._requires_grad for o in others))
+        self._check_inplace(op, record)
+        if not record:
+            with no_grad():
+                out = fn(self, *others)
+            self._write(op, out.data)
+            return self
+        old = Tensor._make(self.data.copy() if saves_self else self.data, self.device,
+                           self._requires_grad, self.grad_fn, self._out_index)
+        out = fn(old, *others)
+        if out.dtype != self.dtype:
+            if not dtypes.can_cast(out.dtype, self.dtype):
+                self._write(op, out.data)            # raises PyTorch's casting error
+            out = out.to(self.dtype)
+        self.data[...] = out.data
+        self._take_history(out)
         return self
 
-    def __iadd__(self, other): return self._apply_inplace("add_", operator.add, other)
-    def __isub__(self, other): return self._apply_inplace("sub_", operator.sub, other)
-    def __imul__(self, other): return self._apply_inplace("mul_", operator.mul, other)
-    def __itruediv__(self, other): return self._apply_inplace("div_", operator.truediv, other)
-    def add_(self, other, alpha=1): return self._apply_inplace("add_", lambda a, b: a + alpha * b, other)
-    def sub_(self, other, alpha=1): return self._apply_inplace("sub_", lambda a, b: a - alpha * b, other)
-    def mul_(self, other): return self._apply_inplace("mul_", operator.mul, other)
-    def div_(self, other): return self._apply_inplace("div_", operator.truediv, other)
-    def copy_(self, src): return self._apply_inplace("copy_", lambda a, b: b, src)
-    def fill_(self, value): return self._apply_inplace("fill_", lambda a, b: b, value)
-    def zero_(self): return self._apply_inplace("zero_", lambda a, b: b, 0)
+    def __iadd__(self, other): return self.add_(other)
+    def __isub__(self, other): return self.sub_(other)
+    def __imul__(self, other): return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
+
+    def add_(self, other, alpha=1):
+        return self._inplace_op("add_", lambda s, o: s + (o * alpha if alpha != 1 else o), other)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace_op("sub_", lambda s, o: s - (o * alpha if alpha != 1 else o), other)
+
+    def mul_(self, other):
+        return self._inplace_op("mul_", lambda s, o: s * o, other, saves_self=True)
+
+    def div_(self, other):
+        return self._inplace_op("div_", lambda s, o: s / o, other, saves_self=True)
+
     def clamp_(self, min=None, max=None):
-        return self._apply_inplace("clamp_", lambda a, b: self.device.xp.clip(a, min, max), None)
+        return self._inplace_op("clamp_", lambda s: s.clamp(min, max), saves_self=True)
+
+    clip_ = clamp_
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src`` (broadcast to this shape; from any device) into this tensor."""
+        if isinstance(src, Tensor) and src.device != self.device:
+            src = src.to(self.device)
+        return self._inplace_op("copy_", _replaced_by, src)
+
+    def fill_(self, value):
+        return self._inplace_op("fill_", _replaced_by, value)
+
+    def zero_(self):
+        return self._inplace_op("zero_", _replaced_by, 0)
 
     def __setitem__(self, index, value):
-        value = self._inplace("setitem", value)
-        self.data[ops.raw_index(index, self)] = value
+        """``x[index] = value``; recorded in the graph when ``value`` or ``x`` requires grad."""
+        idx = ops.raw_index(index, self)
+        value = self._operand("setitem", value)
+        record = is_grad_enabled() and (self._requires_grad or (
+            isinstance(value, Tensor) and value._requires_grad))
+        self._check_inplace("setitem", record)
+        if isinstance(value, Tensor) and value.dtype != self.dtype:
+            value = value.to(self.dtype)             # index assignment casts, as in PyTorch
+        if not record:
+            self.data[idx] = value.data if isinstance(value, Tensor) else value
+            if self._vc is not None:
+                self._vc.value += 1
+            return
+        old = Tensor._make(self.data, self.device, self._requires_grad, self.grad_fn, self._out_index)
+        self._take_history(ops.IndexPut.apply(old, value, idx))
 
     # ------------------------------------------------------------------ arithmetic
     def _bin(self, fn, other, reflected=False):
-        if isinstance(other, np.ndarray):
-            other = Tensor(other, device="cpu")
-        elif not isinstance(other, (Tensor, numbers.Number)) and not backend.is_array(other):
-            return NotImplemented
-        other = _scalar(other)
-        if not isinstance(other, (Tensor, numbers.Number)):
-            other = Tensor(other)
-        return fn.apply(other, self) if reflected else fn.apply(self, other)
+        """A binary op with PyTorch's type promotion (``dtypes.result_type``)."""
+        a = self
+        if type(other) is Tensor:
+            if other.data.dtype != a.data.dtype:
+                a, other = _promote(a, other)
+        else:
+            if isinstance(other, np.generic):
+                other = other.item()
+            if isinstance(other, (int, float)):      # Python numbers (bool is an int)
+                dt = a.data.dtype
+                if type(other) is float:
+                    if dt.kind != "f":
+                        a = a.to(DEFAULT_FLOAT)
+                elif dt.kind == "b":
+                    if type(other) is not bool:
+                        a = a.to(dtypes.DEFAULT_INT)
+                elif dt.kind != "f":
+                    other = dtypes.fit_scalar(other, dt)
+            elif isinstance(other, Tensor):
+                a, other = _promote(a, other)
+            elif isinstance(other, np.ndarray) or backend.is_array(other):
+                return self._bin(fn, Tensor(other, device="cpu" if isinstance(other, np.ndarray)
+                                            else None), reflected)
+            elif isinstance(other, numbers.Real):
+                other = float(other)
+            else:
+                return NotImplemented
+        return fn.apply(other, a) if reflected else fn.apply(a, other)
+
+    def _div(self, other, reflected=False):
+        """True division: integer operands give the default float dtype (PyTorch)."""
+        if self.data.dtype.kind != "f":
+            if not (isinstance(other, float) or isinstance(other, Tensor) and other.data.dtype.kind == "f"):
+                return self.to(DEFAULT_FLOAT)._bin(ops.Div, other, reflected)
+        return self._bin(ops.Div, other, reflected)
+
+    def _bitwise(self, fn, name, other=None):
+        kinds = [self.data.dtype.kind] + ([other.data.dtype.kind] if isinstance(other, Tensor) else
+                                          ["f"] if isinstance(other, float) else [])
+        if "f" in kinds:
+            raise TypeError(f"{name}: bitwise operations are only implemented for integer and bool "
+                            f"tensors, got {', '.join(str(t.dtype) for t in (self, other) if isinstance(t, Tensor))}")
+        return fn.apply(self) if other is None else self._bin(fn, other)
 
     def __add__(self, o): return self._bin(ops.Add, o)
     def __radd__(self, o): return self._bin(ops.Add, o, True)
@@ -359,12 +531,12 @@ class Tensor:
     def __rsub__(self, o): return self._bin(ops.Sub, o, True)
     def __mul__(self, o): return self._bin(ops.Mul, o)
     def __rmul__(self, o): return self._bin(ops.Mul, o, True)
-    def __truediv__(self, o): return self._bin(ops.Div, o)
-    def __rtruediv__(self, o): return self._bin(ops.Div, o, True)
+    def __truediv__(self, o): return self._div(o)
+    def __rtruediv__(self, o): return self._div(o, True)
     def __pow__(self, o): return self._bin(ops.Pow, o)
     def __rpow__(self, o): return self._bin(ops.Pow, o, True)
-    def __matmul__(self, o): return self._bin(ops.Matmul, o)
-    def __rmatmul__(self, o): return self._bin(ops.Matmul, o, True)
+    def __matmul__(self, o): return ops.matmul(self, o)
+    def __rmatmul__(self, o): return ops.matmul(o, self)
     def __neg__(self): return ops.Neg.apply(self)
     def __pos__(self): return self
     def __abs__(self): return ops.Abs.apply(self)
@@ -375,14 +547,32 @@ class Tensor:
     def __ge__(self, o): return self._bin(ops.GreaterEqual, o)
     def __eq__(self, o): return self._bin(ops.Equal, o)
     def __ne__(self, o): return self._bin(ops.NotEqual, o)
-    def __invert__(self): return ops.LogicalNot.apply(self)
-    def __and__(self, o): return self._bin(ops.LogicalAnd, o)
-    def __or__(self, o): return self._bin(ops.LogicalOr, o)
+    def __invert__(self): return self._bitwise(ops.BitwiseNot, "bitwise_not")
+    def __and__(self, o): return self._bitwise(ops.BitwiseAnd, "bitwise_and", o)
+    def __or__(self, o): return self._bitwise(ops.BitwiseOr, "bitwise_or", o)
+    def __xor__(self, o): return self._bitwise(ops.BitwiseXor, "bitwise_xor", o)
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    def bitwise_not(self): return ~self
+    def bitwise_and(self, o): return self & o
+    def bitwise_or(self, o): return self | o
+    def bitwise_xor(self, o): return self ^ o
+    def logical_not(self): return ops.LogicalNot.apply(self)
+    def logical_and(self, o): return self._bin(ops.LogicalAnd, o)
+    def logical_or(self, o): return self._bin(ops.LogicalOr, o)
+    def logical_xor(self, o): return self._bin(ops.LogicalXor, o)
 
     def add(self, o): return self + o
     def sub(self, o): return self - o
     def mul(self, o): return self * o
-    def div(self, o): return self / o
+    def div(self, o, *, rounding_mode=None):
+        if rounding_mode is None:
+            return self / o
+        if rounding_mode == "floor":
+            return self // o
+        if rounding_mode == "trunc":
+            return self._bin(ops.TruncDivide, o)
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                         f"found '{rounding_mode}'")
     def pow(self, o): return self ** o
     def matmul(self, o): return self @ o
     def neg(self): return -self
@@ -394,22 +584,26 @@ class Tensor:
     def ne(self, o): return self != o
 
     # ------------------------------------------------------------------ elementwise functions
-    def exp(self): return ops.Exp.apply(self)
-    def log(self): return ops.Log.apply(self)
-    def sqrt(self): return ops.Sqrt.apply(self)
+    def _f(self):
+        """Floating ops on integer/bool tensors compute in the default float dtype (PyTorch)."""
+        return self if self.data.dtype.kind == "f" else self.to(DEFAULT_FLOAT)
+
+    def exp(self): return ops.Exp.apply(self._f())
+    def log(self): return ops.Log.apply(self._f())
+    def sqrt(self): return ops.Sqrt.apply(self._f())
     def abs(self): return ops.Abs.apply(self)
     def sign(self): return ops.Sign.apply(self)
-    def sin(self): return ops.Sin.apply(self)
-    def cos(self): return ops.Cos.apply(self)
-    def tanh(self): return ops.Tanh.apply(self)
-    def sigmoid(self): return ops.Sigmoid.apply(self)
+    def sin(self): return ops.Sin.apply(self._f())
+    def cos(self): return ops.Cos.apply(self._f())
+    def tanh(self): return ops.Tanh.apply(self._f())
+    def sigmoid(self): return ops.Sigmoid.apply(self._f())
     def relu(self): return ops.Relu.apply(self)
     def leaky_relu(self, negative_slope=0.01): return ops.LeakyRelu.apply(self, negative_slope)
-    def elu(self, alpha=1.0): return ops.Elu.apply(self, alpha)
-    def softplus(self, beta=1.0, threshold=20.0): return ops.Softplus.apply(self, beta, threshold)
-    def erf(self): return ops.Erf.apply(self)
-    def gelu(self, approximate="none"): return ops.gelu(self, approximate)
-    def clamp(self, min=None, max=None): return ops.Clamp.apply(self, min, max)
+    def elu(self, alpha=1.0): return ops.Elu.apply(self._f(), alpha)
+    def softplus(self, beta=1.0, threshold=20.0): return ops.Softplus.apply(self._f(), beta, threshold)
+    def erf(self): return ops.Erf.apply(self._f())
+    def gelu(self, approximate="none"): return ops.gelu(self._f(), approximate)
+    def clamp(self, min=None, max=None): return ops.clamp(self, min, max)
     clip = clamp
     def maximum(self, other): return self._bin(ops.Maximum, other)
     def minimum(self, other): return self._bin(ops.Minimum, other)
@@ -422,24 +616,42 @@ class Tensor:
         return ops.var(self, dim, unbiased, keepdim, correction, **np_style)
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, **np_style):
         return ops.std(self, dim, unbiased, keepdim, correction, **np_style)
-    def max(self, dim=None, keepdim=False, **np_style): return ops.max(self, dim, keepdim, **np_style)
-    def min(self, dim=None, keepdim=False, **np_style): return ops.min(self, dim, keepdim, **np_style)
+    def max(self, dim=None, keepdim=False, **np_style):
+        """``x.max()``, ``x.max(dim)`` -> ``(values, indices)``, or ``x.max(other)`` elementwise."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        return ops.max(self, dim, keepdim, **np_style)
+
+    def min(self, dim=None, keepdim=False, **np_style):
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        return ops.min(self, dim, keepdim, **np_style)
+
     def amax(self, dim=None, keepdim=False, **np_style): return ops.amax(self, dim, keepdim, **np_style)
     def amin(self, dim=None, keepdim=False, **np_style): return ops.amin(self, dim, keepdim, **np_style)
     def argmax(self, dim=None, keepdim=False, **np_style): return ops.argmax(self, dim, keepdim, **np_style)
     def argmin(self, dim=None, keepdim=False, **np_style): return ops.argmin(self, dim, keepdim, **np_style)
-    def logsumexp(self, dim, keepdim=False, **np_style): return ops.logsumexp(self, dim, keepdim, **np_style)
-    def softmax(self, dim): return ops.softmax(self, dim)
-    def log_softmax(self, dim): return ops.log_softmax(self, dim)
+    def logsumexp(self, dim, keepdim=False, **np_style):
+        return ops.logsumexp(self._f(), dim, keepdim, **np_style)
+    def softmax(self, dim, dtype=None): return ops.softmax(self._f() if dtype is None else self.to(dtype), dim)
+    def log_softmax(self, dim, dtype=None):
+        return ops.log_softmax(self._f() if dtype is None else self.to(dtype), dim)
     def sum_to_size(self, *shape): return ops.sum_to_size(self, *shape)
 
     # ------------------------------------------------------------------ shapes
     def reshape(self, *shape): return ops.reshape(self, *shape)
-    def view(self, *shape): return ops.reshape(self, *shape)
+    def view(self, *shape):
+        """Like ``reshape``, but never copies: raises where the memory layout does not allow it."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
+            return self.to(shape[0])             # view(dtype): PyTorch reinterprets bits; we cast
+        return ops.view(self, *shape)
     def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
     def permute(self, *dims): return ops.permute(self, *dims)
     def transpose(self, dim0, dim1): return ops.transpose(self, dim0, dim1)
-    def t(self): return ops.transpose(self, 0, 1) if self.ndim == 2 else self
+    def t(self):
+        if self.ndim > 2:
+            raise OpError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return ops.transpose(self, 0, 1) if self.ndim == 2 else self
     @property
     def T(self): return ops.permute(self, *reversed(range(self.ndim)))
     @property
@@ -453,6 +665,163 @@ class Tensor:
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
     def pad(self, pad, value=0.0): return ops.pad(self, pad, value)
     def __getitem__(self, index): return ops.getitem(self, index)
+
+    # ------------------------------------------------------------------ everyday ops (PyTorch parity)
+    # indexing by index tensors (ops/indexing.py)
+    def gather(self, dim, index, sparse_grad=False): return ops.gather(self, dim, index)
+    def scatter(self, dim, index, src=None, value=None, reduce=None):
+        return ops.scatter(self, dim, index, src, value, reduce)
+    def scatter_add(self, dim, index, src): return ops.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return ops.index_select(self, dim, index)
+    def index_add(self, dim, index, source, alpha=1): return ops.index_add(self, dim, index, source, alpha)
+    def masked_fill(self, mask, value): return ops.masked_fill(self, mask, value)
+    def masked_select(self, mask): return ops.masked_select(self, mask)
+    def take_along_dim(self, indices, dim=None): return ops.take_along_dim(self, indices, dim)
+    def nonzero(self, as_tuple=False): return ops.nonzero(self, as_tuple)
+
+    def scatter_(self, dim, index, src=None, value=None, reduce=None):
+        return self._inplace_op("scatter_", lambda s, v: ops.scatter(s, dim, index, v, reduce=reduce),
+                                value if src is None else src)
+    def scatter_add_(self, dim, index, src):
+        return self._inplace_op("scatter_add_", lambda s, v: ops.scatter_add(s, dim, index, v), src)
+    def index_add_(self, dim, index, source, alpha=1):
+        return self._inplace_op("index_add_", lambda s, v: ops.index_add(s, dim, index, v, alpha), source)
+    def masked_fill_(self, mask, value):
+        return self._inplace_op("masked_fill_", lambda s, v: ops.masked_fill(s, mask, v), value)
+
+    # reductions, scans and orderings (ops/scan.py, ops/sort.py, ops/linalg.py)
+    def prod(self, dim=None, keepdim=False, dtype=None): return ops.prod(self, dim, keepdim, dtype)
+    def cumsum(self, dim, dtype=None): return ops.cumsum(self, dim, dtype)
+    def cumprod(self, dim, dtype=None): return ops.cumprod(self, dim, dtype)
+    def all(self, dim=None, keepdim=False): return ops.all(self, dim, keepdim)
+    def any(self, dim=None, keepdim=False): return ops.any(self, dim, keepdim)
+    def count_nonzero(self, dim=None): return ops.count_nonzero(self, dim)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None): return ops.norm(self, p, dim, keepdim, dtype)
+    def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)
+    def kthvalue(self, k, dim=-1, keepdim=False): return ops.kthvalue(self, k, dim, keepdim)
+    def median(self, dim=None, keepdim=False): return ops.median(self, dim, keepdim)
+
+    # products (ops/linalg.py)
+    def mm(self, mat2): return ops.mm(self, mat2)
+    def bmm(self, mat2): return ops.bmm(self, mat2)
+    def mv(self, vec): return ops.mv(self, vec)
+    def dot(self, other): return ops.dot(self, other)
+    def outer(self, vec2): return ops.outer(self, vec2)
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1): return ops.addmm(self, mat1, mat2, beta, alpha)
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1): return ops.baddbmm(self, batch1, batch2, beta, alpha)
+
+    # elementwise (ops/math.py); binary ones go through _bin for PyTorch's type promotion
+    def log1p(self): return ops.log1p(self)
+    def expm1(self): return ops.expm1(self)
+    def log2(self): return ops.log2(self)
+    def log10(self): return ops.log10(self)
+    def square(self): return ops.square(self)
+    def rsqrt(self): return ops.rsqrt(self)
+    def reciprocal(self): return ops.reciprocal(self)
+    def floor(self): return ops.floor(self)
+    def ceil(self): return ops.ceil(self)
+    def round(self, decimals=0): return ops.round(self, decimals)
+    def trunc(self): return ops.trunc(self)
+    fix = trunc
+    def frac(self): return ops.frac(self)
+    def tan(self): return ops.tan(self)
+    def asin(self): return ops.asin(self)
+    def acos(self): return ops.acos(self)
+    def atan(self): return ops.atan(self)
+    arcsin, arccos, arctan = asin, acos, atan
+    def sinh(self): return ops.sinh(self)
+    def cosh(self): return ops.cosh(self)
+    def fmod(self, other): return self._bin(ops.Fmod, other)
+    def remainder(self, other): return self._bin(ops.Remainder, other)
+    def floor_divide(self, other): return self._bin(ops.FloorDivide, other)
+    def __floordiv__(self, o): return self._bin(ops.FloorDivide, o)
+    def __rfloordiv__(self, o): return self._bin(ops.FloorDivide, o, True)
+    def __mod__(self, o): return self._bin(ops.Remainder, o)
+    def __rmod__(self, o): return self._bin(ops.Remainder, o, True)
+    def hypot(self, other): return self._bin(ops.Hypot, other)
+    def atan2(self, other):
+        """atan2(self, other): integer operands compute in the default float dtype (PyTorch)."""
+        floating = self.data.dtype.kind == "f" or isinstance(other, float) or (
+            isinstance(other, Tensor) and other.data.dtype.kind == "f")
+        return (self if floating else self.to(DEFAULT_FLOAT))._bin(ops.Atan2, other)
+    arctan2 = atan2
+    def lerp(self, end, weight): return ops.lerp(self, end, weight)
+    def isnan(self): return ops.isnan(self)
+    def isinf(self): return ops.isinf(self)
+    def isfinite(self): return ops.isfinite(self)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None): return ops.nan_to_num(self, nan, posinf, neginf)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.isclose(self, other, rtol, atol, equal_nan)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.allclose(self, other, rtol, atol, equal_nan)
+    def equal(self, other): return ops.equal(self, other)
+
+    # shapes (ops/shape_extra.py)
+    def repeat(self, *sizes): return ops.repeat(self, *sizes)
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return ops.repeat_interleave(self, repeats, dim, output_size)
+    def tile(self, *dims): return ops.tile(self, *dims)
+    def flip(self, *dims): return ops.flip(self, dims[0] if len(dims) == 1 else dims)
+    def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
+    def tril(self, diagonal=0): return ops.tril(self, diagonal)
+    def triu(self, diagonal=0): return ops.triu(self, diagonal)
+    def diag(self, diagonal=0): return ops.diag(self, diagonal)
+    def diagonal(self, offset=0, dim1=0, dim2=1): return ops.diagonal(self, offset, dim1, dim2)
+    def movedim(self, source, destination): return ops.movedim(self, source, destination)
+    moveaxis = movedim
+    def swapaxes(self, axis0, axis1): return ops.swapaxes(self, axis0, axis1)
+    swapdims = swapaxes
+    def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
+    def unbind(self, dim=0): return ops.unbind(self, dim)
+    def narrow(self, dim, start, length): return ops.narrow(self, dim, start, length)
+    def broadcast_to(self, *size): return ops.broadcast_to(self, *size)
+    def view_as(self, other): return self.view(*other.shape)
+    def type_as(self, other): return self.to(other.dtype)
+
+    # creation and facts
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import ones
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import empty
+        return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    def is_floating_point(self): return self.data.dtype.kind == "f"
+    def element_size(self): return self.data.dtype.itemsize
+    @property
+    def itemsize(self): return self.data.dtype.itemsize
+    @property
+    def nbytes(self): return int(self.data.size) * self.data.dtype.itemsize
+    def bernoulli(self, p=None, *, generator=None):
+        from .random import bernoulli
+        return bernoulli(self, p, generator)
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from .random import multinomial
+        return multinomial(self, num_samples, replacement, generator)
+
+
+def _replaced_by(old, value):
+    """The result of fill_/copy_/zero_: ``value`` broadcast to ``old``'s shape. ``old`` stays an
+    input with zero gradient, so a recorded fill cuts the history as PyTorch's does."""
+    keep = Tensor._make(old.device.xp.zeros(old.shape, bool), old.device)
+    return ops.where(keep, old, value)
+
+
+def _promote(a, b):
+    """Cast two tensors to their PyTorch result dtype (the casts are differentiable)."""
+    dt = dtypes.result_type(a.data, b.data)
+    return (a if a.data.dtype == dt else a.to(dt)), (b if b.data.dtype == dt else b.to(dt))
 
 
 def _looks_like_device(s: str) -> bool:

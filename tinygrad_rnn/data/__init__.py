@@ -8,8 +8,8 @@
 """
 from .collate import default_collate
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
-from .loader import DataLoader
+from .loader import DataLoader, get_worker_info
 from .sequence import batchify, bptt_chunks
 
 __all__ = ["ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset", "batchify",
-           "bptt_chunks", "default_collate", "random_split"]
+           "bptt_chunks", "default_collate", "get_worker_info", "random_split"]

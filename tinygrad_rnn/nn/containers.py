@@ -1,10 +1,13 @@
-"""Containers that hold modules: Sequential (a pipeline), ModuleList and ModuleDict (storage)."""
+"""Containers: Sequential (a pipeline), ModuleList and ModuleDict (storage for modules),
+ParameterList and ParameterDict (storage for parameters)."""
 from __future__ import annotations
 
 import operator
 from collections import OrderedDict
 
+from ..tensor import Tensor
 from .module import Module
+from .parameter import Parameter
 
 
 def _index(idx, n, kind):
@@ -195,3 +198,204 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward: look modules up by key and call them")
+
+
+def _as_parameter(value):
+    """Tensors become Parameters (sharing the data, as PyTorch); anything else is stored as is."""
+    return Parameter(value) if isinstance(value, Tensor) and not isinstance(value, Parameter) else value
+
+
+def _describe(value):
+    """One entry of a ParameterList/ParameterDict printout."""
+    if isinstance(value, Tensor):
+        where = "" if value.device.type == "cpu" else f" ({value.device})"
+        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+        return f"{kind} containing: [{value.dtype} of size {'x'.join(map(str, value.shape))}{where}]"
+    return f"Object of type: {type(value).__name__}"
+
+
+class ParameterList(Module):
+    """A list of Parameters registered with the parent (names ``"0"``, ``"1"``, ... so a parent's
+    state_dict has ``"name.0"``, as in PyTorch). Tensors put in become Parameters sharing their data.
+    Indexing (negative too), slicing (-> ParameterList), ``len``, iteration, ``append``, ``extend``,
+    ``+=``."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self += values
+
+    def _index(self, idx):
+        i = operator.index(idx)
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"ParameterList: index {idx} is out of range for {len(self)} parameter(s)")
+        return str(i % len(self))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(list(self)[idx])
+        return getattr(self, self._index(idx))
+
+    def __setitem__(self, idx, value):
+        setattr(self, self._index(idx), _as_parameter(value))
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def append(self, value):
+        """Add ``value`` at the end (a Tensor becomes a Parameter); returns self."""
+        self._size += 1
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values):
+        if isinstance(values, Tensor) or not hasattr(values, "__iter__"):
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got "
+                            f"{type(values).__name__}")
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(f"  ({i}): {_describe(p)}" for i, p in enumerate(self))
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+class ParameterDict(Module):
+    """An ordered dict of Parameters (string keys) registered with the parent under their keys.
+    Tensors put in become Parameters sharing their data. ``pd[key]``, ``pd[key] = p``, ``del``,
+    ``in``, ``len``, iteration over keys, ``keys/values/items``, ``get``, ``pop``, ``popitem``,
+    ``setdefault``, ``update``, ``clear``, ``copy``, ``fromkeys``, ``|`` and ``|=``.
+    ``update`` (and the constructor) keep the order of an OrderedDict or ParameterDict and sort
+    the keys of a plain dict, as PyTorch does."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    @staticmethod
+    def _check_key(key):
+        if not isinstance(key, str):
+            raise TypeError(f"Index given to ParameterDict cannot be used as a key as it is not a string "
+                            f"(type is '{type(key).__name__}').")
+        return key
+
+    def __getitem__(self, key):
+        if self._check_key(key) not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key, value):
+        if self._check_key(key) not in self._keys and (key in self.__dict__ or hasattr(type(self), key)):
+            raise KeyError(f"ParameterDict: attribute '{key}' already exists")
+        setattr(self, key, _as_parameter(value))
+        self._keys[key] = None
+
+    def __delitem__(self, key):
+        del self._keys[self._check_key(key)]
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __reversed__(self):
+        return reversed(list(self._keys))
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def keys(self):
+        return self._keys.keys()
+
+    def values(self):
+        return (self[k] for k in self._keys)
+
+    def items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self):
+        """Remove and return the last inserted ``(key, parameter)``."""
+        key = next(reversed(self))
+        return key, self.pop(key)
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self):
+        for key in list(self._keys):
+            del self[key]
+
+    def copy(self):
+        """A new ParameterDict holding the same Parameter objects."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def fromkeys(self, keys, default=None):
+        return ParameterDict((k, default) for k in keys)
+
+    def update(self, parameters):
+        """Add ``(key, value)`` pairs from a mapping or an iterable of pairs."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = list(parameters.items())
+        elif hasattr(parameters, "keys") and hasattr(parameters, "items"):
+            pairs = sorted(parameters.items(), key=lambda kv: kv[0])   # plain dicts: sorted keys
+        elif hasattr(parameters, "__iter__") and not isinstance(parameters, (str, Tensor)):
+            pairs = []
+            for j, pair in enumerate(parameters):
+                if not hasattr(pair, "__iter__"):
+                    raise TypeError(f"ParameterDict update sequence element #{j} should be Iterable; is "
+                                    f"{type(pair).__name__}")
+                pair = tuple(pair)
+                if len(pair) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{j} has length "
+                                     f"{len(pair)}; 2 is required")
+                pairs.append(pair)
+        else:
+            raise TypeError(f"ParameterDict.update should be called with an iterable of key/value pairs, "
+                            f"but got {type(parameters).__name__}")
+        for key, value in pairs:
+            self[key] = value
+        return None
+
+    def __or__(self, other):
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other):
+        out = ParameterDict(other)
+        out.update(self)
+        return out
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(f"  ({k}): {_describe(p)}" for k, p in self.items())
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")

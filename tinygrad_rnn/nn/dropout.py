@@ -1,4 +1,5 @@
-"""Dropout: zero random elements while training (inverted dropout), identity in eval mode."""
+"""Dropout: zero random elements (Dropout) or whole channels (Dropout2d) while training (inverted
+dropout), identity in eval mode."""
 from __future__ import annotations
 
 from . import functional as F
@@ -21,3 +22,13 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels (feature maps) with probability ``p`` and scale the rest by 1 / (1 - p)
+    in training mode: (N, C, H, W) or (C, H, W) -> same shape, one draw per (sample, channel).
+    Neighbouring pixels of a feature map are strongly correlated, so dropping single pixels would
+    barely regularise a conv net; dropping the whole map does."""
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training, self.inplace)

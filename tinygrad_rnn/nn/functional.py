@@ -12,11 +12,16 @@ import numpy as np
 
 from .. import backend
 from ..autograd import OpError, no_grad
-from ..ops.nn_ops import EmbeddingLookup
+from ..ops import where
+from ..ops.common import normalize_dim
+from ..ops.nn_ops import EmbeddingLookup, Hardtanh
 from ..random import default_generator
 from ..tensor import Tensor
 from .loss_functions import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,  # noqa: F401
-                             l1_loss, mse_loss, nll_loss)
+                             huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, dropout2d, fold, unfold  # noqa: F401,E501
+from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
+                        max_pool1d, max_pool2d, max_unpool2d)
 
 # ----------------------------------------------------------------------------- activations
 
@@ -59,6 +64,86 @@ def logsigmoid(input):
     return -((-input).softplus(1.0, math.inf))
 
 
+def silu(input, inplace=False):
+    """x sigmoid(x) (also called swish)."""
+    return input * input.sigmoid()
+
+
+def mish(input, inplace=False):
+    """x tanh(softplus(x)). The softplus never switches to its linear branch, so mish stays smooth."""
+    return input * input.softplus(1.0, math.inf).tanh()
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """clamp(x, min_val, max_val); gradient 1 strictly between the bounds, 0 at and beyond them
+    (PyTorch's choice for this family, where ``clamp`` passes the gradient at the bounds)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val (got min_val={min_val}, "
+                         f"max_val={max_val})")
+    return Hardtanh.apply(input, min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6): hardtanh(x, 0, 6), so the gradient is 0 at x = 0 and at x = 6."""
+    return Hardtanh.apply(input, 0.0, 6.0)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6: 0 for x <= -3, 1 for x >= 3, linear between (gradient 1/6 strictly inside)."""
+    return (Hardtanh.apply(input, -3.0, 3.0) + 3) / 6
+
+
+def hardswish(input, inplace=False):
+    """x relu6(x + 3) / 6; gradient 0 for x <= -3, x / 3 + 1/2 between, 1 for x >= 3 (as PyTorch)."""
+    return input * (Hardtanh.apply(input, -3.0, 3.0) + 3) / 6
+
+
+# the constants of Klambauer et al. (2017) that make SELU self-normalising
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with alpha ~ 1.6733, scale ~ 1.0507; gradient scale * alpha at 0."""
+    return _SELU_SCALE * input.elu(_SELU_ALPHA)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1)); gradient 1 at x = 0."""
+    if alpha == 0:
+        raise ZeroDivisionError("celu: alpha cannot be 0 for CELU")
+    # clamp first: for x > 0 the exponential would overflow in the branch that is not taken
+    return input.relu() + alpha * (input.clamp(max=0.0) * (1.0 / alpha)).expm1()
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    return input / (1 + input.abs())
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    return input - input.tanh()
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else ``value`` (gradient 0 there, also at x = threshold)."""
+    return where(input > threshold, input, value)
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: a * sigmoid(b) where a, b are the two halves of ``input`` along ``dim``:
+    (*, 2n, *) -> (*, n, *)."""
+    if input.ndim == 0:
+        raise OpError("glu: glu does not support scalars because halving size must be even")
+    d = normalize_dim("glu", dim, input.ndim)
+    if input.shape[d] % 2:
+        raise OpError(f"glu: Halving dimension must be even, but dimension {d} is size {input.shape[d]} "
+                      f"(input of shape {tuple(input.shape)})")
+    a, b = input.chunk(2, d)
+    return a * b.sigmoid()
+
+
 def _softmax_dim(name, ndim):
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. "
                   "Change the call to include dim=X as an argument.", stacklevel=3)
@@ -81,6 +166,15 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _softmax_dim("log_softmax", input.ndim)
     return input.log_softmax(dim)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along ``dim``: the smallest entries get the largest weights."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        dim = _softmax_dim("softmin", input.ndim)
+    return (-input).softmax(dim)
 
 
 # ----------------------------------------------------------------------------- layers
@@ -112,7 +206,8 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     if p == 1.0:
         return input * 0.0
     u = (generator or default_generator).numpy.random(input.shape, dtype=np.float32)
-    mask = ((u >= p) * (1.0 / (1.0 - p))).astype(input.dtype)
+    # asarray: for a 0-d input NumPy hands back scalars, which have no device to move to
+    mask = np.asarray(((u >= p) * (1.0 / (1.0 - p))).astype(input.dtype))
     return input * Tensor._make(backend.to_device(mask, input.device), input.device)
 
 
@@ -193,6 +288,35 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return out
 
 
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Split the C channels of (N, C, *) into ``num_groups`` groups of C / num_groups channels and
+    normalise each sample's group over its channels and positions (biased variance), then scale
+    and shift per channel by ``weight``/``bias`` (C,). Independent of the batch size."""
+    if input.ndim < 2:
+        raise OpError(f"group_norm: Expected at least 2 dimensions for input tensor but received "
+                      f"{input.ndim} (input of shape {tuple(input.shape)})")
+    n, c = input.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise OpError(f"group_norm: Expected number of channels in input to be divisible by num_groups, "
+                      f"but got input of shape {tuple(input.shape)} and num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise OpError(f"group_norm: Expected {name} to be a vector of size equal to the number of "
+                          f"channels in input, but got {name} of shape {tuple(t.shape)} and input of "
+                          f"shape {tuple(input.shape)}")
+    group_size = c // num_groups * math.prod(input.shape[2:])
+    x = input.reshape(n, num_groups, group_size)
+    centred = x - x.mean(2, keepdim=True)
+    var = (centred * centred).mean(2, keepdim=True)
+    out = (centred / (var + eps).sqrt()).reshape(*input.shape)
+    bshape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(bshape)
+    if bias is not None:
+        out = out + bias.reshape(bshape)
+    return out
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
                eps=1e-5):
     """Normalise each channel (dim 1) of (N, C, *) over all other dims.
@@ -224,10 +348,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 if running_mean is not None:
                     running_mean.data[...] = ((1 - momentum) * running_mean.data
                                               + momentum * mean.data.reshape(c)).astype(running_mean.dtype)
+                    running_mean._mark_changed()
                 if running_var is not None:
                     unbiased = var.data.reshape(c) * (n / (n - 1))
                     running_var.data[...] = ((1 - momentum) * running_var.data
                                              + momentum * unbiased).astype(running_var.dtype)
+                    running_var._mark_changed()
         out = centred / (var + eps).sqrt()
     else:
         if running_mean is None or running_var is None:
@@ -240,3 +366,51 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if bias is not None:
         out = out + bias.reshape(bshape)
     return out
+
+
+# ----------------------------------------------------------------------------- norms and distances
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """x / max(||x||_p, eps) along ``dim``: unit p-norm vectors (any shape -> the same shape).
+    A vector with norm below ``eps`` is divided by ``eps``, so a zero vector stays zero."""
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported; use the returned tensor")
+    dim = normalize_dim("normalize", dim, input.ndim)
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def _broadcast_pair(op, x1, x2):
+    """x1 and x2 expanded to their common shape, or an error naming both shapes."""
+    try:
+        shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    except ValueError:
+        raise OpError(f"{op}: x1 of shape {tuple(x1.shape)} and x2 of shape {tuple(x2.shape)} do not "
+                      f"broadcast to a common shape") from None
+    x1 = x1 if tuple(x1.shape) == shape else x1.expand(*shape)
+    x2 = x2 if tuple(x2.shape) == shape else x2.expand(*shape)
+    return x1, x2
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` of the broadcast shape,
+    which is removed: (*, D, *) and (*, D, *) -> (*, *).
+
+    As in PyTorch, each vector is divided by its norm first (so the result stays in [-1, 1]) and
+    the floor at ``eps`` sets the value but not the gradient: the gradient flows through the norm
+    as if it were not clamped."""
+    x1, x2 = _broadcast_pair("cosine_similarity", x1, x2)
+    dim = normalize_dim("cosine_similarity", dim, x1.ndim)
+    n1 = x1.norm(2, dim, keepdim=True)
+    n2 = x2.norm(2, dim, keepdim=True)
+    # value max(n, eps), gradient that of n: n - n.detach() is exactly 0 but carries n's gradient
+    n1 = n1 - n1.detach() + n1.detach().clamp(min=eps)
+    n2 = n2 - n2.detach() + n2.detach().clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last dim (after broadcasting): (N, D), (N, D) -> (N,)
+    (``keepdim``: (N, 1)); ``eps`` keeps the gradient defined when x1 = x2."""
+    ndim = max(x1.ndim, x2.ndim)
+    return (x1 - x2 + eps).norm(p, ndim - 1 if ndim else 0, keepdim)

@@ -104,7 +104,8 @@ def _class_targets(op, input, target, ignore_index):
     c = input.shape[class_dim]
     t = target.data if isinstance(target, Tensor) else backend.to_device(np.asarray(target), input.device)
     if t.dtype.kind not in "iu":
-        raise OpError(f"{op}: expected class-index targets of an integer dtype, got {t.dtype}")
+        raise OpError(f"{op}: expected class-index targets of an integer dtype, got {t.dtype}; "
+                      f"convert them with target.long()")
     expected = () if input.ndim == 1 else (input.shape[0],) + tuple(input.shape[2:])
     if tuple(t.shape) != expected:
         raise OpError(f"{op}: expected target of shape {expected} for input of shape "
@@ -187,10 +188,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
     tdtype = target.dtype if isinstance(target, Tensor) else np.asarray(target).dtype
     if tdtype.kind == "f":
+        if tuple(np.shape(target)) != tuple(input.shape):
+            _float_target_error(input, target, tdtype)
         target = _as_tensor(target, input, input.dtype)
-        if tuple(target.shape) != tuple(input.shape):
-            raise OpError(f"cross_entropy: probability targets must have the input's shape "
-                          f"{tuple(input.shape)}, got {tuple(target.shape)}")
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / c
         terms = logp * target if w_cls is None else logp * target * w_cls
@@ -210,6 +210,20 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     else:
         smooth = _reduce(smooth, reduction)
     return (1 - label_smoothing) * nll + (label_smoothing / c) * smooth
+
+
+def _float_target_error(input, target, dtype):
+    """A float target that is not of the input's shape: most likely class indices left as floats."""
+    index_shape = () if input.ndim == 1 else (input.shape[0],) + tuple(input.shape[2:])
+    shape = tuple(np.shape(target))
+    if shape == index_shape:
+        raise OpError(f"cross_entropy: expected class-index targets of an integer dtype, got {dtype} of "
+                      f"shape {shape}; class indices must be integers: convert them with target.long(). "
+                      f"(Float targets are class probabilities and must have the input's shape "
+                      f"{tuple(input.shape)}.)")
+    raise OpError(f"cross_entropy: float targets are class probabilities and must have the input's shape "
+                  f"{tuple(input.shape)}, got {shape}; class-index targets are integers of shape "
+                  f"{index_shape} (convert with target.long()).")
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -249,4 +263,81 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     loss = (1 - target) * input + neg_log_sig
     if weight is not None:
         loss = loss * _as_tensor(weight, input, input.dtype)
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- robust regression
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = x - y), then reduced;
+    ``beta = 0`` is ``l1_loss``. The gradient, d / beta inside and sign(d) outside, is continuous:
+    at |d| = beta both sides give sign(d)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise OpError(f"smooth_l1_loss does not support negative values for beta (got {beta}).")
+    target = _as_tensor(target, input)
+    _warn_shape("smooth_l1_loss", input, target)
+    d = input - target
+    if beta == 0:
+        return _reduce(d.abs(), reduction)
+    ad = d.abs()
+    return _reduce(where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = x - y): smooth_l1_loss
+    times delta (with beta = delta). ``weight`` (the input's shape) multiplies each element's loss
+    before the reduction; ``"mean"`` is the plain mean of the weighted losses."""
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise OpError(f"huber_loss does not support non-positive values for delta (got {delta}).")
+    target = _as_tensor(target, input)
+    _warn_shape("huber_loss", input, target)
+    d = input - target
+    ad = d.abs()
+    loss = where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    if weight is not None:
+        weight = _as_tensor(weight, input, input.dtype)
+        if tuple(weight.shape) != tuple(input.shape):
+            raise ValueError(f"huber_loss: Weights and input must have the same size (weight "
+                             f"{tuple(weight.shape)}, input {tuple(input.shape)}).")
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- distributions
+
+
+def _xlogx(t):
+    """t log t, with 0 log 0 = 0 (the limit), also in the gradient: the log never sees the zeros."""
+    nonzero = t != 0
+    return where(nonzero, t * where(nonzero, t, 1.0).log(), 0.0)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Pointwise KL divergence ``target (log target - input)`` for log-probabilities ``input``
+    (``log_target=True``: ``exp(target) (target - input)`` for log-probability targets), then reduced.
+
+    Any shape. ``"batchmean"`` divides the sum by the batch size ``input.shape[0]``, which is the
+    KL divergence per sample; ``"mean"`` divides by the number of elements and warns, as PyTorch.
+    A zero target contributes 0 (0 log 0 = 0).
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch size and the "
+                      "support size; 'batchmean' divides only by the batch size and gives the KL "
+                      "divergence. 'mean' will behave like 'batchmean' in the next major release "
+                      "(as in PyTorch).", stacklevel=2)
+    elif reduction != "batchmean":
+        reduction = _reduction(None, None, reduction)
+    target = _as_tensor(target, input)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        with np.errstate(invalid="ignore"):   # a negative target gives nan, as in PyTorch
+            loss = _xlogx(target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     return _reduce(loss, reduction)

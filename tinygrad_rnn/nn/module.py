@@ -350,6 +350,7 @@ class Module:
         with no_grad():
             for dst, arr in copies:
                 dst.data[...] = backend.to_device(arr, dst.device).astype(dst.dtype, copy=False)
+                dst._mark_changed()
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ devices and dtypes

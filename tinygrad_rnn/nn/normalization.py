@@ -1,4 +1,5 @@
-"""Normalisation layers: LayerNorm (per sample) and BatchNorm1d/2d (per channel, over the batch)."""
+"""Normalisation layers: LayerNorm (per sample), GroupNorm (per sample and group of channels) and
+BatchNorm1d/2d (per channel, over the batch)."""
 from __future__ import annotations
 
 import numbers
@@ -46,6 +47,41 @@ class LayerNorm(Module):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
 
+
+class GroupNorm(Module):
+    """Normalise each sample's ``num_groups`` groups of channels over their channels and positions
+    (mean 0, biased variance 1), then scale and shift per channel by ``weight``/``bias`` (C,),
+    initialised to ones and zeros. (N, C, *) -> same shape; C = ``num_channels``."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *,
+                 bias=True):
+        super().__init__()
+        if num_channels % num_groups != 0:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        if affine:
+            self.weight = Parameter(ones(num_channels, dtype=dtype, device=device))
+            if bias:
+                self.bias = Parameter(zeros(num_channels, dtype=dtype, device=device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight.data[...] = 1
+        if self.bias is not None:
+            self.bias.data[...] = 0
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 class _BatchNorm(Module):
     """Shared by BatchNorm1d/2d: parameters ``weight``/``bias`` (C,), buffers ``running_mean``,

@@ -31,8 +31,8 @@ def normalize_dims(op, dim, ndim, np_style=None):
                 raise TypeError(f"{op}: give dim or axis, not both")
             dim = np_style["axis"]
         keepdim = np_style.get("keepdims")
-    if dim is None:
-        return None, keepdim
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return None, keepdim           # dim=() reduces over every dim, as in PyTorch
     dims = (dim,) if not isinstance(dim, (tuple, list)) else tuple(dim)
     out = tuple(sorted(normalize_dim(op, d, ndim) for d in dims))
     if ndim == 0:   # dim 0 / -1 of a 0-d tensor: its one element, so nothing to reduce (PyTorch)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function
+from .. import dtypes
+from ..autograd import Function, OpError
 from ..tensor import Tensor
 from .common import const
 
@@ -62,8 +63,8 @@ class Div(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         gx, gy = ctx.needs_input_grad
-        # d(x/y)/dy = -x / y^2
-        return (g / y if gx else None), (-g * x / (y * y) if gy else None)
+        # d(x/y)/dy = -x / y^2, computed as -(x / y) / y so a small float32 y does not overflow y^2
+        return (g / y if gx else None), (-g * ((x / y) / y) if gy else None)
 
 
 class Pow(Function):
@@ -80,11 +81,21 @@ class Pow(Function):
         x, y, out = ctx.saved_tensors
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            # d(x^y)/dx = y x^(y-1); written so that y == 0 gives 0, not 0 * inf
-            gx = g * 0.0 if (not _is_tensor(y) and y == 0) else g * y * x ** (y - 1)
+            # d(x^y)/dx = y x^(y-1), and 0 where y == 0 (not 0 * inf at x == 0), as PyTorch
+            if not _is_tensor(y):
+                gx = g * 0.0 if y == 0 else g * y * x ** (y - 1)
+            else:
+                gx = where(const(y.data == 0, y), 0.0, g * y * x ** (y - 1))
         if ctx.needs_input_grad[1]:
-            # d(x^y)/dy = x^y log x
-            gy = g * out * (x.log() if _is_tensor(x) else math.log(x))
+            # d(x^y)/dy = x^y log x, and 0 where x == 0 and y >= 0 (the limit), as PyTorch
+            xd = x.data if _is_tensor(x) else x
+            xp = ctx.xp(xd, y.data)
+            if _is_tensor(x):
+                log_x = x.log()
+            else:
+                log_x = const(xp.log(xp.asarray(x, dtype=y.dtype)), y)
+            zero = const((xp.asarray(xd) == 0) & (y.data >= 0), y)
+            gy = where(zero, 0.0, g * out * log_x)
         return gx, gy
 
 
@@ -348,6 +359,17 @@ class Clamp(Function):
         return g * const(keep, x), None, None
 
 
+def clamp(x, min=None, max=None):
+    """``clamp`` with PyTorch's dtype rule: float bounds on an integer tensor give a float result."""
+    if min is None and max is None:
+        raise OpError("clamp: at least one of 'min' or 'max' must not be None")
+    if x.dtype.kind != "f":
+        dt = dtypes.result_type(x.data, *(b.data if _is_tensor(b) else b for b in (min, max)))
+        if dt != x.dtype:
+            x = x.to(dt)
+    return Clamp.apply(x, min, max)
+
+
 def _tie_weights(xp, x, y, first_wins):
     """1 where the first argument is chosen, 0 where the second is, 1/2 on ties (as PyTorch)."""
     chosen = (x > y) if first_wins else (x < y)
@@ -402,7 +424,22 @@ def where(condition, x, y):
         condition = condition != 0
     x = x.item() if hasattr(x, "item") and not _is_tensor(x) and getattr(x, "ndim", 1) == 0 else x
     y = y.item() if hasattr(y, "item") and not _is_tensor(y) and getattr(y, "ndim", 1) == 0 else y
+    x, y = (Tensor(v, device=condition.device) if hasattr(v, "shape") and not _is_tensor(v) else v
+            for v in (x, y))
+    dt = dtypes.result_type(*(v.data if _is_tensor(v) else v for v in (x, y)))
+    x, y = (_to_dtype("where", v, dt) for v in (x, y))
     return Where.apply(condition, x, y)
+
+
+def _to_dtype(op, v, dt):
+    """An operand converted to the result dtype; a Python number that does not fit raises as in
+    PyTorch ("value cannot be converted to type uint8_t without overflow")."""
+    if _is_tensor(v):
+        return v if v.dtype == dt else v.to(dt)
+    if dt.kind in "iu" and isinstance(v, int) and not dtypes.fits(v, dt):
+        raise OpError(f"{op}: value cannot be converted to type {dtypes.c_name(dt)} without "
+                      f"overflow")
+    return v
 
 
 # ----------------------------------------------------------------------------- comparisons and logic
@@ -422,9 +459,36 @@ Equal = _compare("Equal", lambda xp, x, y: xp.equal(x, y))
 NotEqual = _compare("NotEqual", lambda xp, x, y: xp.not_equal(x, y))
 LogicalAnd = _compare("LogicalAnd", lambda xp, x, y: xp.logical_and(x, y))
 LogicalOr = _compare("LogicalOr", lambda xp, x, y: xp.logical_or(x, y))
+LogicalXor = _compare("LogicalXor", lambda xp, x, y: xp.logical_xor(x, y))
+# bitwise on integers, logical on bools (the same ufuncs do both); floats are refused by Tensor
+BitwiseAnd = _compare("BitwiseAnd", lambda xp, x, y: xp.bitwise_and(x, y))
+BitwiseOr = _compare("BitwiseOr", lambda xp, x, y: xp.bitwise_or(x, y))
+BitwiseXor = _compare("BitwiseXor", lambda xp, x, y: xp.bitwise_xor(x, y))
+
+
+class BitwiseNot(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp(x).invert(x)
+
+
+class TruncDivide(Function):
+    """x / y rounded toward zero; its gradient is zero almost everywhere (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        xp = ctx.xp(x, y)
+        if x.dtype.kind in "iu" and (not hasattr(y, "dtype") or y.dtype.kind in "iu"):
+            q = xp.abs(x) // xp.abs(y)
+            return (q * xp.sign(x) * xp.sign(y)).astype(x.dtype, copy=False)
+        return xp.trunc(x / y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0, g * 0.0
 
 
 class LogicalNot(Function):
     @staticmethod
     def forward(ctx, x):
-        return ctx.xp(x).logical_not(x) if x.dtype.kind == "b" else ctx.xp(x).invert(x)
+        return ctx.xp(x).logical_not(x)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..autograd import Function, OpError
+from ..dtypes import c_name
 
 
 class Matmul(Function):
@@ -34,3 +35,223 @@ class Matmul(Function):
             return (g2 @ y.unsqueeze(-2) if need_x else None), \
                    ((x.mT @ g2).squeeze(-1) if need_y else None)
         return (g @ y.mT if need_x else None), (x.mT @ g if need_y else None)
+
+
+def matmul(x, y):
+    """``x @ y``. Both operands must have one dtype, as in PyTorch (no silent float64)."""
+    from ..tensor import Tensor
+    if not isinstance(y, Tensor):
+        y = Tensor(y, device=x.device) if hasattr(y, "shape") or isinstance(y, (list, tuple)) else y
+    if not isinstance(x, Tensor):
+        x = Tensor(x, device=y.device) if hasattr(x, "shape") or isinstance(x, (list, tuple)) else x
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        raise OpError("matmul: both arguments must be tensors (a number is not a matrix: use *)")
+    if x.dtype != y.dtype:
+        raise OpError(f"expected m1 and m2 to have the same dtype, but got: {c_name(x.dtype)} != "
+                      f"{c_name(y.dtype)}")
+    return Matmul.apply(x, y)
+
+
+# ----------------------------------------------------------------------------- PyTorch's named products
+# Compositions of Matmul (and Mul for outer) that check their stricter shape rules first, with
+# PyTorch's messages; their gradients are Matmul's.
+
+import math  # noqa: E402  (below Matmul, which is kept as it was)
+
+from ..dtypes import torch_name  # noqa: E402
+from .common import const, normalize_dim, normalize_dims  # noqa: E402
+from .elementwise import where  # noqa: E402
+
+def _same_dtype(op, x, y, what="m1 and m2"):
+    if x.dtype != y.dtype:
+        raise OpError(f"{op}: expected {what} to have the same dtype, but got: {x.dtype} != {y.dtype}")
+
+
+def mm(x, y):
+    """(n, k) @ (k, m) -> (n, m); no broadcasting, no 1-D operands."""
+    if x.ndim != 2:
+        raise OpError(f"mm: self must be a matrix, got shape {tuple(x.shape)}")
+    if y.ndim != 2:
+        raise OpError(f"mm: mat2 must be a matrix, got shape {tuple(y.shape)}")
+    if x.shape[1] != y.shape[0]:
+        raise OpError(f"mm: mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} and "
+                      f"{y.shape[0]}x{y.shape[1]})")
+    _same_dtype("mm", x, y)
+    return Matmul.apply(x, y)
+
+
+def bmm(x, y):
+    """(b, n, k) @ (b, k, m) -> (b, n, m); the batch sizes must be equal (no broadcasting)."""
+    if x.ndim != 3:
+        raise OpError(f"bmm: batch1 must be a 3D tensor, got shape {tuple(x.shape)}")
+    if y.ndim != 3:
+        raise OpError(f"bmm: batch2 must be a 3D tensor, got shape {tuple(y.shape)}")
+    if tuple(y.shape[:2]) != (x.shape[0], x.shape[2]):
+        raise OpError(f"bmm: Expected size for first two dimensions of batch2 tensor to be: "
+                      f"[{x.shape[0]}, {x.shape[2]}] but got: [{y.shape[0]}, {y.shape[1]}].")
+    _same_dtype("bmm", x, y)
+    return Matmul.apply(x, y)
+
+
+def mv(x, v):
+    """(n, k) @ (k,) -> (n,)."""
+    if x.ndim != 2 or v.ndim != 1:
+        raise OpError(f"mv: vector + matrix @ vector expected, got {x.ndim}, {v.ndim} (shapes "
+                      f"{tuple(x.shape)} and {tuple(v.shape)})")
+    if x.shape[1] != v.shape[0]:
+        raise OpError(f"mv: size mismatch, got input ({x.shape[0]}), mat ({x.shape[0]}x{x.shape[1]}), "
+                      f"vec ({v.shape[0]})")
+    _same_dtype("mv", x, v, "mat and vec")
+    return Matmul.apply(x, v)
+
+
+def dot(x, y):
+    """(n,) . (n,) -> a 0-d tensor."""
+    if x.ndim != 1 or y.ndim != 1:
+        raise OpError(f"dot: 1D tensors expected, but got {x.ndim}D and {y.ndim}D tensors")
+    if x.shape[0] != y.shape[0]:
+        raise OpError(f"dot: inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
+                      f"[{y.shape[0]}] to have the same number of elements, but got {x.shape[0]} "
+                      f"and {y.shape[0]} elements respectively")
+    if x.dtype != y.dtype:
+        raise OpError(f"dot: expected both vectors to have same dtype, but found {x.dtype} and {y.dtype}")
+    return Matmul.apply(x, y)
+
+
+def outer(x, y):
+    """(n,) and (m,) -> (n, m) with ``out[i, j] = x[i] y[j]``."""
+    for name, t in (("self", x), ("vec2", y)):
+        if t.ndim != 1:
+            raise OpError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
+    return x.reshape(-1, 1) * y.reshape(1, -1)
+
+
+def _add_scaled(op, inp, prod, beta, alpha):
+    """beta * inp + alpha * prod; with beta = 0 ``inp`` is ignored (its NaNs do not spread)."""
+    out = prod if alpha == 1 else prod * alpha
+    if beta == 0:
+        return out
+    return out + (inp if beta == 1 else inp * beta)
+
+
+def _broadcast_check(op, inp, out):
+    lead = out.ndim - inp.ndim
+    if lead < 0 or any(s not in (1, o) for s, o in zip(inp.shape, out.shape[lead:])):
+        raise OpError(f"{op}: the input of shape {tuple(inp.shape)} does not broadcast to the "
+                      f"product's shape {tuple(out.shape)}")
+    return out.shape
+
+
+def addmm(inp, mat1, mat2, beta=1, alpha=1):
+    """beta * inp + alpha * (mat1 @ mat2); inp broadcasts to (n, m)."""
+    prod = mm(mat1, mat2)
+    _broadcast_check("addmm", inp, prod)
+    return _add_scaled("addmm", inp, prod, beta, alpha)
+
+
+def baddbmm(inp, batch1, batch2, beta=1, alpha=1):
+    """beta * inp + alpha * bmm(batch1, batch2); inp broadcasts to (b, n, m)."""
+    prod = bmm(batch1, batch2)
+    _broadcast_check("baddbmm", inp, prod)
+    return _add_scaled("baddbmm", inp, prod, beta, alpha)
+
+
+# ----------------------------------------------------------------------------- norms
+
+class VectorNorm(Function):
+    """``(sum |x|^p)^(1/p)`` over ``dims`` for a finite p (p = 0, 1 and +-inf are compositions, see
+    ``vector_norm``). Where the norm is 0 the gradient is 0 (PyTorch's subgradient), not 0/0."""
+    name = "linalg.vector_norm"
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        xp = ctx.xp(x)
+        if p == 2:
+            s = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
+        else:
+            s = (xp.abs(x) ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
+        ctx.p, ctx.kept = p, s.shape
+        out = s if keepdim else s.reshape(tuple(n for i, n in enumerate(x.shape)
+                                                if dims is not None and i not in dims))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        p = ctx.p
+        g, norm = g.reshape(ctx.kept), out.reshape(ctx.kept)
+        zero = const(norm.data == 0, norm)
+        safe = where(zero, 1.0, norm)
+        # d/dx_i ||x||_p = sign(x_i) |x_i|^(p-1) / ||x||_p^(p-1)  (= x_i / ||x|| for p = 2)
+        if p == 2:
+            grad = g * x / safe
+        else:
+            grad = g * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+        return where(zero, 0.0, grad), None, None, None
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
+    """The ``ord``-norm of x over ``dim`` (None: all elements; int or tuple). ord: a number,
+    ``inf`` (largest |x|), ``-inf`` (smallest |x|), 0 (count of non-zeros)."""
+    if isinstance(ord, str):
+        raise TypeError("linalg_vector_norm(): argument 'ord' must be Number, not str")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind != "f":
+        raise OpError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                      f"Got {torch_name(x.dtype)}")
+    dims, _ = normalize_dims("linalg.vector_norm", dim, x.ndim)
+    ord = float(ord)
+    if ord == math.inf:
+        return x.abs().amax(dims, keepdim)
+    if ord == -math.inf:
+        return x.abs().amin(dims, keepdim)
+    if ord == 0:        # the count of non-zeros, as a float; connected to x with gradient 0
+        return x.sign().abs().sum(dims, keepdim)
+    if ord == 1:
+        return x.abs().sum(dims, keepdim)
+    return VectorNorm.apply(x, ord, dims, keepdim)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
+    """Norms of the matrices spanned by ``dim`` (two dims): ``'fro'`` (Frobenius), 1 / -1 (largest /
+    smallest column sum of |A|), inf / -inf (largest / smallest row sum). ``'nuc'`` and +-2 need
+    singular values, which are not implemented."""
+    if A.ndim < 2:
+        raise OpError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions, got "
+                      f"shape {tuple(A.shape)}")
+    if dtype is not None:
+        A = A.to(dtype)
+    dim = tuple(dim)
+    if len(dim) != 2:
+        raise OpError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
+    r, c = (normalize_dim("linalg.matrix_norm", d, A.ndim) for d in dim)
+    if r == c:
+        raise OpError(f"linalg.matrix_norm: dims must be different. Got ({r}, {c})")
+    if ord == "fro":
+        return vector_norm(A, 2, (r, c), keepdim)
+    if ord in ("nuc", 2, -2):
+        raise OpError(f"linalg.matrix_norm: ord={ord!r} needs singular values, which are not "
+                      f"implemented; supported orders: 'fro', 1, -1, inf, -inf")
+    if isinstance(ord, str) or ord not in (1, -1, math.inf, -math.inf):
+        raise OpError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if A.dtype.kind != "f":
+        vector_norm(A)      # raises PyTorch's dtype message
+    # ord 1: sum over rows, then the extreme over columns; ord inf: the other way round
+    summed, over = (r, c) if abs(ord) == 1 else (c, r)
+    s = A.abs().sum(summed, keepdim=True)
+    out = s.amax(over, keepdim=True) if ord > 0 else s.amin(over, keepdim=True)
+    return out if keepdim else out.squeeze((r, c))
+
+
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    """``Tensor.norm`` / ``torch.norm``: ``'fro'`` (the 2-norm over ``dim``, all elements by
+    default) or a number p (the vector p-norm over ``dim``). ``'nuc'`` is not implemented."""
+    if p == "fro":
+        return vector_norm(x, 2, dim, keepdim, dtype)
+    if p == "nuc":
+        return matrix_norm(x, "nuc", dim if dim is not None else (-2, -1), keepdim, dtype)
+    if isinstance(p, str):
+        raise OpError(f"norm: p must be 'fro', 'nuc' or a number, got {p!r}")
+    return vector_norm(x, p, dim, keepdim, dtype)

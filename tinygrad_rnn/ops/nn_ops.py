@@ -3,6 +3,8 @@
 * ``EmbeddingLookup``: rows of a weight matrix picked by integer indices; the backward adds each
   output row's gradient into its weight row (repeated indices add up) and skips ``padding_idx``.
 * ``BinaryCrossEntropy``: elementwise BCE with PyTorch's clamped logs and clamped gradient.
+* ``Hardtanh``: clamp whose gradient is 0 at the bounds (``clamp`` passes it there); one op
+  instead of a mask-and-where composition that ran 3-7x slower on large inputs.
 
 Backwards are written with Tensor ops, so ``create_graph=True`` differentiates them again.
 (Imported by ``nn``, not by ``ops/__init__``.)
@@ -70,3 +72,21 @@ class BinaryCrossEntropy(Function):
             with np.errstate(divide="ignore"):
                 gt = gw * ((1 - x).log().clamp(min=_LOG_MIN) - x.log().clamp(min=_LOG_MIN))
         return gx, gt, None
+
+
+class Hardtanh(Function):
+    """``clamp(x, lo, hi)`` with gradient 1 strictly inside (lo, hi) and 0 at and beyond the
+    bounds: PyTorch's choice for hardtanh, relu6, hardsigmoid and hardswish."""
+    name = "hardtanh"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return ctx.xp(x).clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        inside = (x.data > ctx.lo) & (x.data < ctx.hi)
+        return g * const(inside.astype(g.dtype), g), None, None

@@ -73,18 +73,57 @@ def mean(x, dim=None, keepdim=False, **np_style):
     return Sum.apply(x, dims, keepdim if kd is None else kd) / _count(x, dims)
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **np_style):
-    """Variance; unbiased (divides by n - 1) by default, as in PyTorch; ``correction=0`` divides by n."""
-    dims, kd = normalize_dims("var", dim, x.ndim, np_style)
+def _scaled_sq_mean(name, x, dim, unbiased, keepdim, correction, np_style):
+    """(mean of squared deviations / s^2, s, keepdim) with s = max |x - mean| held constant.
+
+    Dividing by s first keeps float32 from overflowing in (x - mean)^2 for |x| > 1e19; since s is a
+    constant of the computation, the result times s^2 is exactly the variance and its gradient is
+    the variance's gradient."""
+    dims, kd = normalize_dims(name, dim, x.ndim, np_style)
     keepdim = keepdim if kd is None else kd
     if correction is None:
         correction = 0 if unbiased is False else 1
-    d = x - mean(x, dims, keepdim=True)
-    return Sum.apply(d * d, dims, keepdim) / builtins.max(_count(x, dims) - correction, 0)
+    if x.dtype.kind != "f":
+        x = x.to(DEFAULT_FLOAT)
+    xp = Function.xp(x.data)
+    scale0 = xp.max(xp.abs(x.data), axis=dims, keepdims=True) if x.data.size else xp.ones((), x.dtype)
+    scale0 = const(xp.where(xp.isfinite(scale0) & (scale0 > 0), scale0, 1).astype(x.dtype), x)
+    d = x - mean(x / scale0, dims, keepdim=True) * scale0
+    s = xp.max(xp.abs(d.data), axis=dims, keepdims=True) if d.data.size else xp.ones((), x.dtype)
+    s = xp.where(xp.isfinite(s) & (s > 0), s, 1).astype(x.dtype)
+    ds = d / const(s, x)
+    q = Sum.apply(ds * ds, dims, keepdim) / builtins.max(_count(x, dims) - correction, 0)
+    return q, const(s if keepdim else s.reshape(q.shape), x)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **np_style):
+    """Variance; unbiased (divides by n - 1) by default, as in PyTorch; ``correction=0`` divides by n."""
+    q, s = _scaled_sq_mean("var", x, dim, unbiased, keepdim, correction, np_style)
+    return q * s * s
+
+
+class _StdRoot(Function):
+    """sqrt for std: its gradient is 0 where the result is 0 (a constant slice), as PyTorch's,
+    where plain sqrt would give 0/0."""
+    name = "std"
+
+    @staticmethod
+    def forward(ctx, q):
+        out = ctx.xp(q).sqrt(q)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        zero = const(out.data == 0, out)
+        from .elementwise import where
+        return where(zero, 0.0, g / (2 * where(zero, 1.0, out)))
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **np_style):
-    return var(x, dim, unbiased, keepdim, correction, **np_style).sqrt()
+    q, s = _scaled_sq_mean("std", x, dim, unbiased, keepdim, correction, np_style)
+    return _StdRoot.apply(q) * s
 
 
 class Amax(Function):
@@ -137,12 +176,21 @@ class ArgMin(ArgMax):
     pick = "argmin"
 
 
+def _nonempty(name, x, dims):
+    for d in (range(x.ndim) if dims is None else dims):
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    if dims is None and x.numel() == 0:
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+
+
 def _arg(cls, name, x, dim, keepdim, np_style):
     dims, kd = normalize_dims(name, dim, x.ndim, np_style)
     if x.ndim == 0:
         dims = None                 # the one element is the answer, whichever dim was named
     if dims is not None and len(dims) != 1:
         raise OpError(f"{name}: dim must be a single int, got {dim}")
+    _nonempty(name, x, dims)
     return cls.apply(x, None if dims is None else dims[0], keepdim if kd is None else kd)
 
 
@@ -154,23 +202,42 @@ def argmin(x, dim=None, keepdim=False, **np_style):
     return _arg(ArgMin, "argmin", x, dim, keepdim, np_style)
 
 
+def _pick(result, name, x, dim, keepdim, np_style):
+    """(values, indices) along one dim. The values are x at the indices, so the gradient goes to
+    that one element per slice (as PyTorch's max(dim)), not shared among ties."""
+    if dim is None and "axis" not in np_style:
+        _nonempty(name, x, None)
+        return (amax if name == "max" else amin)(x)
+    idx = (argmax if name == "max" else argmin)(x, dim, True, **np_style)
+    if x.ndim == 0:
+        return result(x, idx)
+    from .shape import Getitem
+    d = normalize_dim(name, np_style.get("axis", dim), x.ndim)
+    xp = Function.xp(idx.data)
+    where = tuple(idx.data if i == d else
+                  xp.arange(n).reshape((n,) + (1,) * (x.ndim - 1 - i)) for i, n in enumerate(x.shape))
+    values = Getitem.apply(x, where)
+    keepdim = np_style.get("keepdims", keepdim)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return result(values, idx)
+
+
 def max(x, dim=None, keepdim=False, **np_style):
     """``x.max()`` -> the largest value; ``x.max(dim)`` -> ``(values, indices)`` as in PyTorch."""
-    if dim is None and "axis" not in np_style:
-        return amax(x)
-    return MaxResult(amax(x, dim, keepdim, **np_style), argmax(x, dim, keepdim, **np_style))
+    return _pick(MaxResult, "max", x, dim, keepdim, np_style)
 
 
 def min(x, dim=None, keepdim=False, **np_style):
-    if dim is None and "axis" not in np_style:
-        return amin(x)
-    return MinResult(amin(x, dim, keepdim, **np_style), argmin(x, dim, keepdim, **np_style))
+    return _pick(MinResult, "min", x, dim, keepdim, np_style)
 
 
 def logsumexp(x, dim, keepdim=False, **np_style):
     """log(sum(exp(x))) over dims, stable for any finite x: the max is taken out first."""
     dims, kd = normalize_dims("logsumexp", dim, x.ndim, np_style)
     keepdim = keepdim if kd is None else kd
+    if x.numel() == 0:              # an empty sum: log(0) = -inf, as PyTorch
+        return Sum.apply(x.exp(), dims, keepdim).log()
     m = Amax.apply(x, dims, True).data
     xp = Function.xp(m)
     m = const(xp.where(xp.isfinite(m), m, 0), x)   # constant: the result does not depend on it
@@ -184,6 +251,10 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = ctx.xp(x)
+        ctx.dim = dim
+        if x.size == 0:
+            ctx.save_for_backward(x)
+            return x.copy()
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
         out = e / e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(out)
@@ -201,6 +272,10 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = ctx.xp(x)
+        ctx.dim = dim
+        if x.size == 0:
+            ctx.save_for_backward(x)
+            return x.copy()
         shifted = x - x.max(axis=dim, keepdims=True)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(out)

@@ -11,18 +11,51 @@ from .common import normalize_dim, shape_arg
 
 
 class Reshape(Function):
+    view = True             # a view when the layout allows it, else a copy (as PyTorch's reshape)
+
     @staticmethod
-    def forward(ctx, x, shape):
+    def forward(ctx, x, shape, must_view=False):
         ctx.in_shape = x.shape
-        return x.reshape(shape)
+        out = x.reshape(shape)
+        if must_view and out.size and not backend.is_view_of(out, x):
+            raise OpError("view: view size is not compatible with input tensor's size and stride (at least "
+                          "one dimension spans across two contiguous subspaces). Use .reshape(...) "
+                          "instead.")
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        return g.reshape(ctx.in_shape), None
+        return g.reshape(ctx.in_shape), None, None
+
+
+def _check_shape(op, x, shape):
+    """PyTorch's message for a shape that cannot hold x's elements."""
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise OpError(f"{op}: invalid shape dimension {s}")
+            known *= s
+    n = x.numel()
+    free = shape.count(-1)
+    if free > 1:
+        raise OpError(f"{op}: only one dimension can be inferred")
+    if (free == 0 and known != n) or (free == 1 and (known == 0 or n % known)):
+        raise OpError(f"{op}: shape '{list(shape)}' is invalid for input of size {n} (a tensor of "
+                      f"shape {tuple(x.shape)})")
 
 
 def reshape(x, *shape):
-    return Reshape.apply(x, shape_arg(shape))
+    shape = shape_arg(shape)
+    _check_shape("reshape", x, shape)
+    return Reshape.apply(x, shape)
+
+
+def view(x, *shape):
+    """reshape that refuses to copy."""
+    shape = shape_arg(shape)
+    _check_shape("view", x, shape)
+    return Reshape.apply(x, shape, True)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -50,6 +83,8 @@ def unsqueeze(x, dim):
 
 
 class Permute(Function):
+    view = True
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -78,6 +113,7 @@ def transpose(x, dim0, dim1):
 
 class Expand(Function):
     """Broadcast to a larger shape without copying; the gradient is summed back."""
+    view = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -113,20 +149,51 @@ def raw_index(index, like):
     parts = index if isinstance(index, tuple) else (index,)
     xp = like.device.xp
     out = []
-    for p in parts:
+    dim = 0                 # the dim of ``like`` the next part indexes (for mask shape checks)
+    for k, p in enumerate(parts):
         if isinstance(p, Tensor):
-            p = p.data
+            p = p.data.copy()   # a copy: changing the index tensor later must not change backward
         elif isinstance(p, list):
             p = np.asarray(p)
         if backend.is_array(p):
             p = backend.to_device(p, like.device)
             if p.dtype.kind == "b" and p.ndim > 0:
+                want = like.shape[dim:dim + p.ndim]
+                if tuple(p.shape) != tuple(want):
+                    bad = next((i for i, (a, b) in enumerate(zip(p.shape, want)) if a != b),
+                               min(len(want), p.ndim - 1))
+                    raise IndexError(
+                        f"The shape of the mask {list(p.shape)} at index {bad} does not match the "
+                        f"shape of the indexed tensor {list(like.shape)} at index {dim + bad}")
                 out.extend(xp.nonzero(p))
+                dim += p.ndim
                 continue
             if p.dtype.kind not in "iu" and p.dtype.kind != "b":
-                raise OpError(f"getitem: tensors used as indices must be integer or bool, got {p.dtype}")
+                raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, "
+                                 f"got {p.dtype}")
+            dim += 1
+        elif isinstance(p, slice):
+            if p.step is not None and p.step <= 0:
+                raise ValueError("step must be greater than zero")
+            dim += 1
+        elif p is Ellipsis:
+            dim = like.ndim - sum(_dims_used(q) for q in parts[k + 1:])
+        elif p is not None:
+            dim += 1
         out.append(p)
     return tuple(out)
+
+
+def _dims_used(p):
+    """How many dims of the indexed tensor one index entry consumes."""
+    if p is None or p is Ellipsis:
+        return 0
+    dt = getattr(p, "dtype", None)
+    if dt is not None and dt.kind == "b":
+        return max(p.ndim, 1)
+    if isinstance(p, list):
+        return _dims_used(np.asarray(p))
+    return 1
 
 
 def _is_advanced(index):
@@ -134,9 +201,13 @@ def _is_advanced(index):
 
 
 class Getitem(Function):
+    view = True             # basic indexing gives a view; advanced indexing a copy
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.in_shape, ctx.index = x.shape, index
+        if not any(p is Ellipsis for p in index) and not _is_advanced(index):
+            index = index + (Ellipsis,)     # x[0] of a vector: a 0-d view (PyTorch), not a copy
         out = x[index]
         return ctx.xp(x).asarray(out) if isinstance(out, np.generic) else out
 
@@ -168,6 +239,40 @@ def getitem(x, index):
     return Getitem.apply(x, raw_index(index, x))
 
 
+class IndexPut(Function):
+    """``x[index] = value`` in place: forward writes into x's memory and returns it. The gradient
+    of x is g with the overwritten places zeroed; the value's is g at those places (summed back to
+    the value's shape by the engine when it was broadcast)."""
+    name = "setitem"
+
+    @staticmethod
+    def forward(ctx, x, value, index):
+        ctx.index = index
+        x[index] = value
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        need_x, need_v = ctx.needs_input_grad[:2]
+        return (ZeroAt.apply(g, ctx.index) if need_x else None), \
+               (Getitem.apply(g, ctx.index) if need_v else None), None
+
+
+class ZeroAt(Function):
+    """A copy of ``g`` with ``g[index]`` set to zero; it is its own adjoint."""
+
+    @staticmethod
+    def forward(ctx, g, index):
+        ctx.index = index
+        out = g.copy()
+        out[index] = 0
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return ZeroAt.apply(gg, ctx.index), None
+
+
 # ----------------------------------------------------------------------------- joining and splitting
 
 class Cat(Function):
@@ -183,6 +288,7 @@ class Cat(Function):
 
 class Split(Function):
     """Several outputs: consecutive pieces of ``sizes`` along ``dim`` (views, no copies)."""
+    view = True
 
     @staticmethod
     def forward(ctx, x, sizes, dim):
@@ -233,6 +339,8 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    if chunks <= 0:
+        raise OpError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = x.shape[normalize_dim("chunk", dim, x.ndim)]
     return split(x, max(-(-n // chunks), 1), dim)
 

@@ -114,6 +114,7 @@ class Optimizer:
                     p.grad = None
                 elif g.grad_fn is None and not g.requires_grad and _writeable(g.data):
                     g.data[...] = 0
+                    g._mark_changed()
                 else:   # a gradient that is part of a graph (create_graph=True) is cut loose
                     p.grad = Tensor._make(p.device.xp.zeros_like(g.data), p.device)
 
@@ -139,6 +140,7 @@ class Optimizer:
                     if group.get("maximize", False):
                         g = -g
                     self._update(p, g, self.state[p], group)
+                    p._mark_changed()
         return loss
 
     def _update(self, p, grad, state, group):

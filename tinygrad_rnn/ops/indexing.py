@@ -1,0 +1,299 @@
+"""Indexing by index tensors, as PyTorch names it: gather / scatter / scatter_add along a dim,
+index_select / index_add of whole slices, masked_fill / masked_select, take_along_dim, nonzero.
+
+They are compositions of the two adjoint indexing ops in ``shape.py``: ``Getitem`` (read at an
+advanced index) and ``IndexAdd`` (add into zeros at an index, repeated indices adding up, through
+``backend.scatter_add``). ``gather(x, dim, index)`` is ``x[grid]`` where ``grid`` is ``index`` in
+position ``dim`` and an ``arange`` broadcast along every other dim; its gradient is therefore the
+scatter-add of ``g`` at the same grid. The one new Function is ``Scatter`` (overwrite at an index),
+whose backward zeroes the overwritten places for ``x`` and gathers for ``src``.
+
+Shapes and bounds are checked here, before any array is touched, with PyTorch's wording.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, OpError
+from ..tensor import Tensor
+from .common import const, normalize_dim
+from .elementwise import Where, where as _where3
+from .shape import Getitem, IndexAdd
+
+
+# ----------------------------------------------------------------------------- checks
+
+def _check_index_tensor(op, x, index, dims_must_match=True):
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): index must be a Tensor, got {type(index).__name__}")
+    if index.dtype.kind not in "iu":
+        raise OpError(f"{op}(): Expected dtype int32/int64 for index but got: {index.dtype}")
+    if index.device != x.device:
+        raise OpError(f"{op}(): expected index on the same device as the input, got {index.device} "
+                      f"and {x.device}")
+    if dims_must_match and index.ndim != x.ndim:
+        raise OpError(f"{op}(): Index tensor must have the same number of dimensions as input tensor: "
+                      f"input has {x.ndim}, index has {index.ndim}")
+
+
+def _check_bounds(op, index, dim, size):
+    """Every index in [0, size): negative indices are errors in PyTorch's gather/scatter."""
+    a = index.data
+    if a.size == 0:
+        return
+    lo, hi = int(a.min()), int(a.max())
+    if lo < 0 or hi >= size:
+        raise OpError(f"{op}(): index {lo if lo < 0 else hi} is out of bounds for dimension {dim} "
+                      f"with size {size}")
+
+
+def _check_fits(op, x, dim, index, src=None):
+    """``index`` may be smaller than ``x`` (and ``src``) in every dim, except along ``dim`` for x."""
+    if any(i > s for d, (i, s) in enumerate(zip(index.shape, x.shape)) if d != dim) or (
+            src is not None and any(i > s for i, s in zip(index.shape, src.shape))):
+        msg = (f"{op}(): Expected index {list(index.shape)} to be no larger than self "
+               f"{list(x.shape)} apart from dimension {dim}")
+        if src is not None:
+            msg += f" and to be no larger size than src {list(src.shape)}"
+        raise OpError(msg)
+
+
+def _grid(index, dim):
+    """The advanced index that reads ``x[i_0, .., index[i_0, .., i_n], .., i_n]`` at every position
+    of ``index``: ``index`` itself in place ``dim``, an ``arange`` along each other dim."""
+    xp = Function.xp(index)
+    n = index.ndim
+    return tuple(index if d == dim else
+                 xp.arange(index.shape[d]).reshape(tuple(-1 if k == d else 1 for k in range(n)))
+                 for d in range(n))
+
+
+def _prepare(op, x, dim, index, src=None):
+    """Common checks of gather / scatter / scatter_add; returns (dim, grid index)."""
+    _check_index_tensor(op, x, index)
+    d = normalize_dim(op, dim, x.ndim)
+    if x.ndim == 0:
+        raise OpError(f"{op}(): expected a tensor with at least one dimension (reshape 0-d tensors "
+                      f"to shape (1,) first)")
+    _check_fits(op, x, d, index, src)
+    _check_bounds(op, index, d, x.shape[d])
+    return d, _grid(index.data, d)
+
+
+def _cut(src, shape):
+    """The leading ``shape`` block of ``src`` (differentiable slicing), or src itself if it fits."""
+    if tuple(src.shape) == tuple(shape):
+        return src
+    return src[tuple(slice(0, n) for n in shape)]
+
+
+def _same_dtype(op, x, src):
+    if src.dtype != x.dtype:
+        raise OpError(f"{op}(): Expected self.dtype to be equal to src.dtype, got {x.dtype} and "
+                      f"{src.dtype}")
+
+
+# ----------------------------------------------------------------------------- gather / scatter
+
+def gather(x, dim, index, sparse_grad=False):
+    """``out[i][j][k] = x[index[i][j][k]][j][k]`` (for dim 0): ``index`` (any shape no larger than
+    x's except along dim, same ndim) -> out of index's shape. Gradient: scatter-add into x."""
+    if x.ndim == 0 or getattr(index, "ndim", 1) == 0:      # 0-d and 1-d mix, as in PyTorch
+        if x.ndim <= 1 and isinstance(index, Tensor) and index.ndim <= 1:
+            normalize_dim("gather", dim, 1)
+            return gather(x.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
+    d, grid = _prepare("gather", x, dim, index)
+    return Getitem.apply(x, grid)
+
+
+class Scatter(Function):
+    """``x`` with ``x[index] = src``: src is cut to the index's shape already, or a number."""
+
+    @staticmethod
+    def forward(ctx, x, src, index):
+        out = x.copy()
+        out[index] = src
+        ctx.index = index
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        need_x, need_src = ctx.needs_input_grad[:2]
+        gx = gsrc = None
+        if need_x:      # overwritten places did not come from x
+            keep = ctx.xp(g.data).ones(g.shape, dtype=bool)
+            keep[ctx.index] = False
+            gx = Where.apply(const(keep, g), g, 0.0)
+        if need_src:    # each src element went to one place
+            gsrc = Getitem.apply(g, ctx.index)
+        return gx, gsrc, None
+
+
+def scatter(x, dim, index, src=None, value=None, reduce=None):
+    """Write ``src`` (a tensor, or a number as ``value``) into a copy of x at the places ``index``
+    names along ``dim``: ``out[index[i][j]][j] = src[i][j]`` (for dim 0). Only ``src``'s leading
+    block of the index's shape is used. With repeated indices one of the writes wins (which one is
+    unspecified, as in PyTorch)."""
+    if src is None and value is None:
+        raise TypeError("scatter(): expected src (a Tensor) or value (a number)")
+    if src is not None and value is not None:
+        raise TypeError("scatter(): give src or value, not both")
+    if src is not None and not isinstance(src, Tensor):
+        src, value = None, src
+    if reduce is not None:
+        if reduce == "add":
+            return scatter_add(x, dim, index, src if src is not None else
+                               Tensor(x.device.xp.full(index.shape, value, x.dtype), device=x.device))
+        raise OpError(f"scatter(): reduce={reduce!r} is not supported; use reduce='add' or "
+                      f"scatter_add (PyTorch deprecates the reduce argument of scatter)")
+    d, grid = _prepare("scatter", x, dim, index, src)
+    if src is None:
+        return Scatter.apply(x, value, grid)
+    _same_dtype("scatter", x, src)
+    return Scatter.apply(x, _cut(src, index.shape), grid)
+
+
+def scatter_add(x, dim, index, src):
+    """``out = x`` plus ``src[i][j]`` added at ``out[index[i][j]][j]`` (for dim 0); repeated indices
+    add up. Gradients: ``g`` for x, ``g`` gathered at index for src."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add(): src must be a Tensor, got {type(src).__name__}")
+    d, grid = _prepare("scatter_add", x, dim, index, src)
+    _same_dtype("scatter_add", x, src)
+    return x + IndexAdd.apply(_cut(src, index.shape), grid, x.shape)
+
+
+# ----------------------------------------------------------------------------- whole slices
+
+def _slice_index(op, x, dim, index):
+    """(dim, the index ``(:, .., :, index)`` that picks whole slices along dim) after the checks."""
+    _check_index_tensor(op, x, index, dims_must_match=False)
+    if index.ndim > 1:
+        raise OpError(f"{op}(): Index is supposed to be a vector, got shape {tuple(index.shape)}")
+    xd = max(x.ndim, 1)
+    d = normalize_dim(op, dim, xd)
+    size = x.shape[d] if x.ndim else 1
+    a = index.data.reshape(-1)
+    if a.size and (int(a.min()) < 0 or int(a.max()) >= size):
+        raise OpError(f"{op}(): index out of range in self: indices must lie in [0, {size}) for "
+                      f"dimension {d} of size {size}")
+    return d, (slice(None),) * d + (a,)
+
+
+def index_select(x, dim, index):
+    """The slices of x along ``dim`` at the 1-D ``index`` (repeats allowed): shape of x with
+    ``len(index)`` along dim."""
+    d, idx = _slice_index("index_select", x, dim, index)
+    if x.ndim == 0:     # PyTorch: a 0-d tensor is its own only slice
+        out = Getitem.apply(x.reshape(1), idx)
+        return out.reshape(()) if out.shape == (1,) else out
+    return Getitem.apply(x, idx)
+
+
+def index_add(x, dim, index, source, alpha=1):
+    """``out = x`` with ``alpha * source[.., i, ..]`` added to slice ``index[i]`` along dim; repeated
+    indices add up. ``source`` has x's shape with ``len(index)`` along dim."""
+    if not isinstance(source, Tensor):
+        raise TypeError(f"index_add(): source must be a Tensor, got {type(source).__name__}")
+    d, idx = _slice_index("index_add", x, dim, index)
+    expected = tuple(x.shape[:d]) + (idx[-1].shape[0],) + tuple(x.shape[d + 1:])
+    if tuple(source.shape) != expected:
+        raise OpError(f"index_add(): source tensor shape must match self tensor shape, excluding the "
+                      f"specified dimension. Got self.shape = {list(x.shape)} source.shape = "
+                      f"{list(source.shape)} (expected {list(expected)})")
+    if source.dtype != x.dtype:
+        raise OpError(f"index_add(): self ({x.dtype}) and source ({source.dtype}) must have the "
+                      f"same scalar type")
+    if alpha != 1:
+        source = source * alpha
+    return x + IndexAdd.apply(source, idx, x.shape)
+
+
+# ----------------------------------------------------------------------------- masks
+
+def _check_mask(op, mask, x):
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{op}(): mask must be a Tensor, got {type(mask).__name__}")
+    if mask.dtype.kind != "b":
+        raise OpError(f"{op}(): only supports boolean masks, but got mask with dtype {mask.dtype}")
+
+
+def _broadcast_shape(op, a, b):
+    try:
+        return tuple(np.broadcast_shapes(tuple(a), tuple(b)))
+    except ValueError:
+        for i in range(1, max(len(a), len(b)) + 1):
+            sa, sb = (a[-i] if i <= len(a) else 1), (b[-i] if i <= len(b) else 1)
+            if sa != sb and 1 not in (sa, sb):
+                raise OpError(f"{op}(): The size of tensor a ({sa}) must match the size of tensor b "
+                              f"({sb}) at non-singleton dimension {max(len(a), len(b)) - i}") from None
+        raise
+
+
+def masked_fill(x, mask, value):
+    """x with ``value`` where the bool ``mask`` (broadcast to x) is True. ``value`` is a number or a
+    0-d tensor (which then gets the gradient of the filled places)."""
+    _check_mask("masked_fill", mask, x)
+    _broadcast_shape("masked_fill", x.shape, mask.shape)
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise OpError(f"masked_fill(): only supports a 0-dimensional value tensor, but got tensor "
+                          f"with {value.ndim} dimension(s)")
+        if value.dtype != x.dtype:
+            value = value.to(x.dtype)
+    else:   # PyTorch casts the number to x's dtype (2.5 fills an integer tensor with 2)
+        value = {"b": bool, "i": int, "u": int}.get(x.dtype.kind, float)(value)
+    return Where.apply(mask, value, x)
+
+
+def masked_select(x, mask):
+    """The elements of x where ``mask`` is True, as a 1-D tensor (x and mask broadcast together)."""
+    _check_mask("masked_select", mask, x)
+    shape = _broadcast_shape("masked_select", x.shape, mask.shape)
+    return x.expand(*shape)[mask.expand(*shape)]
+
+
+def take_along_dim(x, indices, dim=None):
+    """Pick values along ``dim`` at ``indices`` (as ``numpy.take_along_axis``); x and indices
+    broadcast in the other dims. ``dim=None``: both flattened."""
+    _check_index_tensor("take_along_dim", x, indices, dims_must_match=False)
+    if dim is None:
+        return gather(x.reshape(-1), 0, indices.reshape(-1))
+    if indices.ndim != x.ndim:
+        raise OpError(f"torch.take_along_dim(): input and indices should have the same number of "
+                      f"dimensions, but got {x.ndim} dimensions for input, and {indices.ndim} "
+                      f"dimensions for indices")
+    d = normalize_dim("take_along_dim", dim, x.ndim)
+    xs, ins = list(x.shape), list(indices.shape)
+    xs[d] = ins[d] = 1
+    common = list(_broadcast_shape("take_along_dim", xs, ins))
+    x_shape, i_shape = list(common), list(common)
+    x_shape[d], i_shape[d] = x.shape[d], indices.shape[d]
+    return gather(x.expand(*x_shape), d, indices.expand(*i_shape))
+
+
+# ----------------------------------------------------------------------------- nonzero
+
+def nonzero(x, as_tuple=False):
+    """Positions of the non-zero elements in row-major order: an int64 ``(n, ndim)`` tensor, or
+    (``as_tuple``) one 1-D tensor per dim. No gradient."""
+    xp = x.device.xp
+    a = x.data if x.ndim else x.data.reshape(1)
+    parts = xp.nonzero(a)
+    if as_tuple:
+        return tuple(Tensor._make(p.astype(np.int64), x.device) for p in parts)
+    if x.ndim == 0:
+        return Tensor._make(xp.zeros((parts[0].shape[0], 0), np.int64), x.device)
+    return Tensor._make(xp.stack(parts, axis=1).astype(np.int64), x.device)
+
+
+def where(condition, x=None, y=None):
+    """``where(cond, x, y)``: x where cond, else y. ``where(cond)``: ``nonzero(cond, as_tuple=True)``."""
+    if x is None and y is None:
+        if not isinstance(condition, Tensor):
+            raise TypeError(f"where(): condition must be a Tensor, got {type(condition).__name__}")
+        return nonzero(condition, as_tuple=True)
+    if x is None or y is None:
+        raise TypeError("where(): expected both x and y, or neither (where(condition) is "
+                        "nonzero(condition, as_tuple=True))")
+    return _where3(condition, x, y)

@@ -1,0 +1,406 @@
+"""Fused recurrent kernels: one layer of an RNN / LSTM / GRU over a whole sequence, in one direction,
+with the backward through time written by hand on raw arrays (NumPy or CuPy, through ``xp``).
+
+``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` call these on their fast path (``fused=True``, the default).
+The reference path, cells composed from primitive Tensor ops in ``nn/recurrent.py``, computes the
+same functions; the tests check that both give the same outputs and gradients. The equations, with
+``x_t`` the input, ``h`` the previous hidden state and ``W = weight``, ``b = bias``:
+
+    LSTM  i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (W_ih x_t + b_ih + W_hh h + b_hh)
+          c' = f * c + i * g                 h' = o * tanh(c')
+    GRU   r, z = sigmoid(W_i[rz] x_t + b_i[rz] + W_h[rz] h + b_h[rz])
+          n = tanh(W_in x_t + b_in + r * (W_hn h + b_hn))
+          h' = (1 - z) * n + z * h
+    RNN   h' = tanh(W_ih x_t + b_ih + W_hh h + b_hh)      (or relu)
+
+Speed: ONE matrix product projects the inputs of all time steps; each step does one
+``h @ W_hh^T`` into a preallocated buffer and the gate arithmetic in place. In backward the
+pre-activation gradients of all steps are kept in one array, so ``dW_ih``, ``dW_hh``, the biases
+and ``dx`` take one matrix product (or sum) each after the loop over time.
+
+Layout: a sequence is "packed", as in ``nn.utils.rnn.PackedSequence``: ``x`` is ``(N, I)``, the
+rows of step ``t`` are ``offsets[t] : offsets[t] + batch_sizes[t]`` and ``batch_sizes`` never
+grows, so the sequences still running at step ``t`` are always the first ``batch_sizes[t]``. A
+plain ``(T, B, I)`` batch is the case ``x.reshape(T * B, I)``, ``batch_sizes = (B,) * T``.
+A sequence that has ended keeps its state: it is its final state. In the reverse direction a
+sequence starts, from the initial state, at its own last step.
+
+The backward computes on raw arrays, so these kernels are ``once_differentiable``: differentiating
+their gradients again raises an error that points to the reference path (``fused=False``).
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+
+_REFERENCE_HINT = "use nn.{0}(..., fused=False), the reference path, for higher-order derivatives"
+
+
+class _Steps:
+    """Where each time step's rows live.
+
+    Packed rows (``x``, gates, outputs) of step ``t``: ``rows(t)``. States are kept in one buffer of
+    ``N + B`` rows: the outputs of every step plus the initial state, placed so that the previous
+    state of a step is, whenever it can be, a view of that buffer (no copies): in the forward
+    direction the initial state comes first and step ``t``'s outputs start at ``B + offsets[t]``; in
+    the reverse direction the outputs come first and the initial state sits at rows ``N : N + B``.
+    """
+
+    def __init__(self, batch_sizes, reverse):
+        self.bs = bs = tuple(int(b) for b in batch_sizes)
+        self.T, self.B, self.N = len(bs), bs[0], sum(bs)
+        self.reverse = reverse
+        self.off, o = [], 0
+        for b in bs:
+            self.off.append(o)
+            o += b
+        self.dense = all(b == self.B for b in bs)
+        self.order = range(self.T - 1, -1, -1) if reverse else range(self.T)
+        self.out0 = 0 if reverse else self.B          # first output row in the state buffer
+        self.init = slice(self.N, self.N + self.B) if reverse else slice(0, self.B)
+        self.outs = slice(self.out0, self.out0 + self.N)
+
+    def rows(self, t):
+        return slice(self.off[t], self.off[t] + self.bs[t])
+
+    def out_rows(self, t):
+        a = self.out0 + self.off[t]
+        return slice(a, a + self.bs[t])
+
+    def prev(self, xp, S, t):
+        """The state that step ``t`` starts from, ``(batch_sizes[t], H)``."""
+        b, N = self.bs[t], self.N
+        if not self.reverse:      # the first b rows of the step before (or of the initial state)
+            a = 0 if t == 0 else self.B + self.off[t - 1]
+            return S[a:a + b]
+        if t == self.T - 1:
+            return S[N:N + b]
+        b1, a = self.bs[t + 1], self.off[t + 1]
+        if b1 == b:
+            return S[a:a + b]
+        # sequences whose last step is t start here from the initial state
+        return xp.concatenate((S[a:a + b1], S[N + b1:N + b]))
+
+    def all_prev(self, xp, S):
+        """Every step's previous state, stacked in packed row order: ``(N, H)``."""
+        if self.dense:
+            return S[self.B:self.N + self.B] if self.reverse else S[0:self.N]
+        return xp.concatenate([self.prev(xp, S, t) for t in range(self.T)])
+
+    def final(self, xp, S):
+        """Each sequence's last state, ``(B, H)`` (a copy: outputs must not alias saved buffers)."""
+        if self.reverse:
+            return S[0:self.B].copy()
+        if self.dense:
+            return S[self.N:self.N + self.B].copy()
+        # rows batch_sizes[t + 1] : batch_sizes[t] end at step t
+        bs = self.bs + (0,)
+        pieces = [S[self.B + self.off[t] + bs[t + 1]:self.B + self.off[t] + bs[t]]
+                  for t in range(self.T - 1, -1, -1) if bs[t + 1] < bs[t]]
+        return xp.concatenate(pieces)
+
+
+def _start_state(xp, S, steps, h0):
+    if h0 is None:
+        S[steps.init] = 0
+    else:
+        S[steps.init] = h0
+
+
+def _input_grads(ctx, dG, x, w_ih, need):
+    """``dx = dG @ W_ih``, ``dW_ih = dG^T x``, ``db = sum of dG over rows`` (only those needed)."""
+    dx = dG @ w_ih if need[0] else None
+    dw = dG.T @ x if need[1] else None
+    db = dG.sum(0) if need[2] else None
+    return dx, dw, db
+
+
+# ----------------------------------------------------------------------------- LSTM
+
+def _lstm_forward_weights(xp, w, H):
+    """Gate blocks reordered i, f, o, g and the sigmoid gates' rows halved, so one tanh serves all
+    four gates: sigmoid(a) = (1 + tanh(a / 2)) / 2. Used by the forward only."""
+    out = xp.empty_like(w)
+    w4, o4 = w.reshape((4, H) + w.shape[1:]), out.reshape((4, H) + w.shape[1:])
+    xp.multiply(w4[0:2], 0.5, out=o4[0:2])
+    xp.multiply(w4[3], 0.5, out=o4[2])
+    o4[3] = w4[2]
+    return out
+
+
+class LSTMSequence(Function):
+    """One LSTM layer over a packed sequence, one direction.
+
+    ``x (N, I)``, ``h0, c0 (B, H)`` or None (zeros), ``w_ih (4H, I)``, ``w_hh (4H, H)``,
+    ``b_ih, b_hh (4H,)`` or None; gates in PyTorch's order i, f, g, o
+    -> ``out (N, H)``, ``h_n (B, H)``, ``c_n (B, H)``.
+    """
+    name = "LSTM fused kernel (" + _REFERENCE_HINT.format("LSTM") + ")"
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False):
+        xp = ctx.xp(x, w_hh)
+        H, dt = w_hh.shape[1], x.dtype
+        st = ctx.steps = _Steps(batch_sizes, reverse)
+        N, B = st.N, st.B
+        # G: every step's gates, (N, 4H) in the order i, f, o, g; first the input projections of
+        # all steps at once, then each step adds h @ W_hh^T and turns them into gate values in place
+        G = x @ _lstm_forward_weights(xp, w_ih, H).T
+        if b_ih is not None:
+            G += _lstm_forward_weights(xp, b_ih + b_hh, H)
+        whh_t = xp.ascontiguousarray(_lstm_forward_weights(xp, w_hh, H).T)   # (H, 4H)
+        S = xp.empty((N + B, H), dt)          # hidden states (see _Steps)
+        C = xp.empty((N + B, H), dt)          # cell states, same layout
+        TC = xp.empty((N, H), dt)             # tanh(c) of every step
+        _start_state(xp, S, st, h0)
+        _start_state(xp, C, st, c0)
+        hh = xp.empty((B, 4 * H), dt)
+        ig = xp.empty((B, H), dt)
+        for t in st.order:
+            b, rows, orows = st.bs[t], st.rows(t), st.out_rows(t)
+            g = G[rows]
+            xp.matmul(st.prev(xp, S, t), whh_t, out=hh[:b])
+            g += hh[:b]
+            xp.tanh(g, out=g)
+            sig = g[:, :3 * H]                # i, f, o: (1 + tanh) / 2
+            sig *= 0.5
+            sig += 0.5
+            c = C[orows]
+            xp.multiply(g[:, H:2 * H], st.prev(xp, C, t), out=c)        # f * c
+            xp.multiply(g[:, :H], g[:, 3 * H:], out=ig[:b])              # + i * g
+            c += ig[:b]
+            tc = TC[rows]
+            xp.tanh(c, out=tc)
+            xp.multiply(g[:, 2 * H:3 * H], tc, out=S[orows])            # h = o * tanh(c)
+        ctx.save_for_backward(x, w_ih, w_hh, G, S, C, TC)
+        return S[st.outs], st.final(xp, S), st.final(xp, C)
+
+    @staticmethod
+    def backward(ctx, dout, dh_n, dc_n):
+        x, w_ih, w_hh, G, S, C, TC = (t.data for t in ctx.saved_tensors)
+        need = ctx.needs_input_grad
+        xp = ctx.xp(G)
+        st, H = ctx.steps, w_hh.shape[1]
+        N, B = st.N, st.B
+        dout = dout.data
+        i, f, o, g = G[:, :H], G[:, H:2 * H], G[:, 2 * H:3 * H], G[:, 3 * H:]
+        # Factors that do not depend on the incoming gradient, for all steps at once:
+        # d pre_i = dc * g i (1 - i), d pre_f = dc * c_prev f (1 - f), d pre_g = dc * i (1 - g^2),
+        # d pre_o = dh * tanh(c) o (1 - o), and dc += dh * o (1 - tanh(c)^2).
+        F = xp.empty((N, 4, H), G.dtype)
+        Fi, Ff, Fg, Fo = F[:, 0], F[:, 1], F[:, 2], F[:, 3]
+        xp.subtract(1, i, out=Fi)
+        Fi *= i
+        Fi *= g
+        xp.subtract(1, f, out=Ff)
+        Ff *= f
+        Ff *= st.all_prev(xp, C)
+        xp.multiply(g, g, out=Fg)
+        xp.subtract(1, Fg, out=Fg)
+        Fg *= i
+        xp.subtract(1, o, out=Fo)
+        Fo *= o
+        Fo *= TC
+        A = TC * TC
+        xp.subtract(1, A, out=A)
+        A *= o
+        dG = xp.empty((N, 4, H), G.dtype)     # pre-activation gradients, PyTorch's gate order
+        dG2 = dG.reshape(N, 4 * H)
+        dhc = dh_n.data.copy()                # gradient reaching each sequence's state from later steps
+        dcc = dc_n.data.copy()
+        dh = xp.empty((B, H), G.dtype)
+        dc = xp.empty((B, H), G.dtype)
+        for t in reversed(st.order):
+            b, rows = st.bs[t], st.rows(t)
+            dh_, dc_ = dh[:b], dc[:b]
+            xp.add(dout[rows], dhc[:b], out=dh_)
+            xp.multiply(dh_, A[rows], out=dc_)
+            dc_ += dcc[:b]
+            xp.multiply(F[rows, :3], dc_[:, None, :], out=dG[rows, :3])    # i, f, g
+            xp.multiply(F[rows, 3], dh_, out=dG[rows, 3])                 # o
+            xp.multiply(dc_, f[rows], out=dcc[:b])
+            xp.matmul(dG2[rows], w_hh, out=dhc[:b])
+        dx, dw_ih, db = _input_grads(ctx, dG2, x, w_ih, (need[0], need[3], need[5] or need[6]))
+        dw_hh = dG2.T @ st.all_prev(xp, S) if need[4] else None
+        return (dx, dhc if need[1] else None, dcc if need[2] else None, dw_ih, dw_hh,
+                db if need[5] else None, db.copy() if need[6] else None, None, None)
+
+
+# ----------------------------------------------------------------------------- GRU
+
+def _gru_forward_weights(xp, w, H):
+    """The r and z rows halved (sigmoid through tanh, as for the LSTM); n untouched."""
+    out = xp.empty_like(w)
+    xp.multiply(w[:2 * H], 0.5, out=out[:2 * H])
+    out[2 * H:] = w[2 * H:]
+    return out
+
+
+class GRUSequence(Function):
+    """One GRU layer over a packed sequence, one direction.
+
+    ``x (N, I)``, ``h0 (B, H)`` or None, ``w_ih (3H, I)``, ``w_hh (3H, H)``, ``b_ih, b_hh (3H,)``
+    or None; gates in PyTorch's order r, z, n -> ``out (N, H)``, ``h_n (B, H)``.
+    """
+    name = "GRU fused kernel (" + _REFERENCE_HINT.format("GRU") + ")"
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False):
+        xp = ctx.xp(x, w_hh)
+        H, dt = w_hh.shape[1], x.dtype
+        st = ctx.steps = _Steps(batch_sizes, reverse)
+        N, B = st.N, st.B
+        # G: (N, 3H) r, z, n; the input projections of all steps, with b_hr, b_hz folded in
+        G = x @ _gru_forward_weights(xp, w_ih, H).T
+        if b_ih is not None:
+            bias = b_ih.copy()
+            bias[:2 * H] += b_hh[:2 * H]
+            G += _gru_forward_weights(xp, bias, H)
+            b_hn = b_hh[2 * H:]
+        whh_t = xp.ascontiguousarray(_gru_forward_weights(xp, w_hh, H).T)   # (H, 3H)
+        S = xp.empty((N + B, H), dt)
+        HN = xp.empty((N, H), dt)              # W_hn h + b_hn of every step (r multiplies it)
+        _start_state(xp, S, st, h0)
+        hh = xp.empty((B, 3 * H), dt)
+        tmp = xp.empty((B, H), dt)
+        for t in st.order:
+            b, rows, orows = st.bs[t], st.rows(t), st.out_rows(t)
+            g, hp = G[rows], st.prev(xp, S, t)
+            xp.matmul(hp, whh_t, out=hh[:b])
+            rz = g[:, :2 * H]
+            rz += hh[:b, :2 * H]
+            xp.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5
+            hn = HN[rows]
+            if b_ih is not None:
+                xp.add(hh[:b, 2 * H:], b_hn, out=hn)
+            else:
+                hn[...] = hh[:b, 2 * H:]
+            n = g[:, 2 * H:]
+            xp.multiply(g[:, :H], hn, out=tmp[:b])
+            n += tmp[:b]
+            xp.tanh(n, out=n)
+            h = S[orows]                                                  # h' = n + z (h - n)
+            xp.subtract(hp, n, out=h)
+            h *= g[:, H:2 * H]
+            h += n
+        ctx.save_for_backward(x, w_ih, w_hh, G, S, HN)
+        return S[st.outs], st.final(xp, S)
+
+    @staticmethod
+    def backward(ctx, dout, dh_n):
+        x, w_ih, w_hh, G, S, HN = (t.data for t in ctx.saved_tensors)
+        need = ctx.needs_input_grad
+        xp = ctx.xp(G)
+        st, H = ctx.steps, w_hh.shape[1]
+        N, B = st.N, st.B
+        dout = dout.data
+        r, z, n = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]
+        # d pre_n = dh (1 - z)(1 - n^2); d pre_z = dh (h_prev - n) z (1 - z);
+        # d pre_r = d pre_n * hn r (1 - r); the W_hn side of n gets d pre_n * r; dh_prev += dh z
+        Fn = xp.multiply(n, n)
+        xp.subtract(1, Fn, out=Fn)
+        one_z = 1 - z
+        Fn *= one_z
+        Fz = st.all_prev(xp, S) - n
+        Fz *= z
+        Fz *= one_z
+        Fr = 1 - r
+        Fr *= r
+        Fr *= HN
+        dGh = xp.empty((N, 3 * H), G.dtype)   # gradients of W_hh h + b_hh: r, z, n
+        dGn = xp.empty((N, H), G.dtype)       # gradient of the input side of n
+        dhc = dh_n.data.copy()
+        dh = xp.empty((B, H), G.dtype)
+        tmp = xp.empty((B, H), G.dtype)
+        for t in reversed(st.order):
+            b, rows = st.bs[t], st.rows(t)
+            dh_, dgh = dh[:b], dGh[rows]
+            xp.add(dout[rows], dhc[:b], out=dh_)
+            dn = dGn[rows]
+            xp.multiply(dh_, Fn[rows], out=dn)
+            xp.multiply(dh_, Fz[rows], out=dgh[:, H:2 * H])
+            xp.multiply(dn, Fr[rows], out=dgh[:, :H])
+            xp.multiply(dn, r[rows], out=dgh[:, 2 * H:])
+            xp.matmul(dgh, w_hh, out=dhc[:b])
+            xp.multiply(dh_, z[rows], out=tmp[:b])
+            dhc[:b] += tmp[:b]
+        need_x, need_wih, need_bih = need[0], need[2], need[4]
+        dx = dw_ih = db_ih = None
+        rz = dGh[:, :2 * H]
+        if need_x:
+            dx = rz @ w_ih[:2 * H]
+            dx += dGn @ w_ih[2 * H:]
+        if need_wih:
+            dw_ih = xp.concatenate((rz.T @ x, dGn.T @ x))
+        if need_bih:
+            db_ih = xp.concatenate((rz.sum(0), dGn.sum(0)))
+        dw_hh = dGh.T @ st.all_prev(xp, S) if need[3] else None
+        db_hh = dGh.sum(0) if need[5] else None
+        return (dx, dhc if need[1] else None, dw_ih, dw_hh, db_ih, db_hh, None, None)
+
+
+# ----------------------------------------------------------------------------- Elman RNN
+
+class RNNSequence(Function):
+    """One Elman RNN layer over a packed sequence, one direction, ``nonlinearity`` "tanh" or "relu".
+
+    ``x (N, I)``, ``h0 (B, H)`` or None, ``w_ih (H, I)``, ``w_hh (H, H)``, ``b_ih, b_hh (H,)`` or
+    None -> ``out (N, H)``, ``h_n (B, H)``.
+    """
+    name = "RNN fused kernel (" + _REFERENCE_HINT.format("RNN") + ")"
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, nonlinearity="tanh"):
+        xp = ctx.xp(x, w_hh)
+        H, dt = w_hh.shape[1], x.dtype
+        st = ctx.steps = _Steps(batch_sizes, reverse)
+        ctx.relu = nonlinearity == "relu"
+        S = xp.empty((st.N + st.B, H), dt)
+        out = S[st.outs]
+        xp.matmul(x, w_ih.T, out=out)          # every step's input projection, in place
+        if b_ih is not None:
+            out += b_ih + b_hh
+        _start_state(xp, S, st, h0)
+        whh_t = xp.ascontiguousarray(w_hh.T)
+        hh = xp.empty((st.B, H), dt)
+        for t in st.order:
+            b = st.bs[t]
+            h = S[st.out_rows(t)]
+            xp.matmul(st.prev(xp, S, t), whh_t, out=hh[:b])
+            h += hh[:b]
+            if ctx.relu:
+                xp.maximum(h, 0, out=h)
+            else:
+                xp.tanh(h, out=h)
+        ctx.save_for_backward(x, w_ih, w_hh, S)
+        return out, st.final(xp, S)
+
+    @staticmethod
+    def backward(ctx, dout, dh_n):
+        x, w_ih, w_hh, S = (t.data for t in ctx.saved_tensors)
+        need = ctx.needs_input_grad
+        xp = ctx.xp(S)
+        st = ctx.steps
+        dout = dout.data
+        out = S[st.outs]
+        if ctx.relu:                           # relu' = 1 where the output is positive, else 0
+            D = (out > 0).astype(S.dtype)
+        else:                                  # tanh' = 1 - tanh^2
+            D = out * out
+            xp.subtract(1, D, out=D)
+        dG = xp.empty_like(D)
+        dhc = dh_n.data.copy()
+        dh = xp.empty_like(dhc)
+        for t in reversed(st.order):
+            b, rows = st.bs[t], st.rows(t)
+            xp.add(dout[rows], dhc[:b], out=dh[:b])
+            xp.multiply(dh[:b], D[rows], out=dG[rows])
+            xp.matmul(dG[rows], w_hh, out=dhc[:b])
+        dx, dw_ih, db = _input_grads(ctx, dG, x, w_ih, (need[0], need[2], need[4] or need[5]))
+        dw_hh = dG.T @ st.all_prev(xp, S) if need[3] else None
+        return (dx, dhc if need[1] else None, dw_ih, dw_hh, db if need[4] else None,
+                db.copy() if need[5] else None, None, None, None)
