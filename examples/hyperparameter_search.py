@@ -14,7 +14,7 @@ import argparse
 import itertools
 
 import numpy as np
-from tqdm import tqdm
+from tinygrad_rnn.progress import progress
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
@@ -58,15 +58,15 @@ def random_points(n, rng, lr_range=LR_RANGE, hidden_range=HIDDEN_RANGE):
 def search(method, n, data, epochs, rng):
     if method != "coarse-to-fine":
         points = grid(n, rng) if method == "grid" else random_points(n, rng)
-        return [(lr, h, train_and_validate(lr, h, data, epochs)) for lr, h in tqdm(points, desc=method, leave=False)]
+        return [(lr, h, train_and_validate(lr, h, data, epochs)) for lr, h in progress(points, desc=method, leave=False)]
     coarse_n = (n + 1) // 2
     tried = [(lr, h, train_and_validate(lr, h, data, epochs))
-             for lr, h in tqdm(random_points(coarse_n, rng), desc="coarse", leave=False)]
+             for lr, h in progress(random_points(coarse_n, rng), desc="coarse", leave=False)]
     best_lr, best_h, _ = max(tried, key=lambda t: t[2])
     # fine: a box a factor ~3 around the best learning rate and ~2 around the best size
     fine = random_points(n - coarse_n, rng, (best_lr / 3, min(best_lr * 3, LR_RANGE[1])),
                          (max(best_h // 2, HIDDEN_RANGE[0]), min(best_h * 2, HIDDEN_RANGE[1])))
-    return tried + [(lr, h, train_and_validate(lr, h, data, epochs)) for lr, h in tqdm(fine, desc="fine", leave=False)]
+    return tried + [(lr, h, train_and_validate(lr, h, data, epochs)) for lr, h in progress(fine, desc="fine", leave=False)]
 
 
 def main(argv=None):

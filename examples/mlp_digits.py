@@ -12,7 +12,7 @@ test accuracy and saves a plot of loss and accuracy per epoch.
 import argparse
 
 import numpy as np
-from tqdm import tqdm
+from tinygrad_rnn.progress import progress
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
@@ -58,7 +58,7 @@ def main(argv=None):
     history = {"loss": [], "train": [], "test": []}
     for epoch in range(epochs):
         total = 0.0
-        for xb, yb in tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False):
+        for xb, yb in progress(loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False):
             loss = loss_fn(model(xb), yb)
             optimizer.zero_grad()
             loss.backward()

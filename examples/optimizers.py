@@ -11,18 +11,21 @@ its gradient history, Adam does both. The plot shows their loss curves on one se
 import argparse
 
 import numpy as np
-from tqdm import tqdm
+from tinygrad_rnn.progress import progress
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DataLoader, TensorDataset
 
+# Each optimizer gets the learning rate that suits it (its usual default range), not one shared
+# value: the adaptive methods divide by a gradient scale, so their steps are larger per unit of lr.
+# The legend says which lr each curve used.
 OPTIMIZERS = {
-    "SGD": lambda p: tg.optim.SGD(p, lr=0.05),
-    "Momentum": lambda p: tg.optim.SGD(p, lr=0.05, momentum=0.9),
-    "Adagrad": lambda p: tg.optim.Adagrad(p, lr=0.05),
-    "RMSProp": lambda p: tg.optim.RMSprop(p, lr=1e-3),
-    "Adam": lambda p: tg.optim.Adam(p, lr=1e-3),
+    "SGD": (lambda p, lr: tg.optim.SGD(p, lr=lr), 0.05),
+    "Momentum": (lambda p, lr: tg.optim.SGD(p, lr=lr, momentum=0.9), 0.05),
+    "Adagrad": (lambda p, lr: tg.optim.Adagrad(p, lr=lr), 0.05),
+    "RMSProp": (lambda p, lr: tg.optim.RMSprop(p, lr=lr), 1e-3),
+    "Adam": (lambda p, lr: tg.optim.Adam(p, lr=lr), 1e-3),
 }
 
 
@@ -40,21 +43,21 @@ def main(argv=None):
     start = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10)).state_dict()
 
     curves = {}
-    for name, make in OPTIMIZERS.items():
+    for name, (make, lr) in OPTIMIZERS.items():
         tg.manual_seed(1)                                  # same batches for every optimizer
         model = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10))
         model.load_state_dict(start)                       # same starting weights
-        optimizer = make(model.parameters())
+        optimizer = make(model.parameters(), lr)
         losses = []
         for _ in range(epochs):
-            for xb, yb in tqdm(DataLoader(data, batch_size=32, shuffle=True), desc=name, leave=False):
+            for xb, yb in progress(DataLoader(data, batch_size=32, shuffle=True), desc=name, leave=False):
                 loss = nn.functional.cross_entropy(model(xb), yb)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 losses.append(loss.item())
-        curves[name] = losses
-        print(f"{name:9s} final loss (mean of last 20 iterations): {np.mean(losses[-20:]):.4f}")
+        curves[f"{name} (lr={lr:g})"] = losses
+        print(f"{name:9s} lr={lr:<5g} final loss (mean of last 20 iterations): {np.mean(losses[-20:]):.4f}")
 
     save_plot(curves, args.out)
     return curves

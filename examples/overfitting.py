@@ -12,7 +12,7 @@ the gap between train and test curves, which the plot shows.
 import argparse
 
 import numpy as np
-from tqdm import trange
+from tinygrad_rnn.progress import progress
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
@@ -61,7 +61,7 @@ def main(argv=None):
         model = make_model(args.hidden, cfg["dropout"])
         optimizer = tg.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=cfg["weight_decay"])
         curve = {"train": [], "test": []}
-        for _ in trange(epochs, desc=name, leave=False):
+        for _ in progress(range(epochs), desc=name, leave=False):
             loss = nn.functional.cross_entropy(model(X_train), y_train)   # full batch
             optimizer.zero_grad()
             loss.backward()

@@ -119,3 +119,11 @@ def test_matches_pytorch():
     torch.nn.utils.vector_to_parameters(torch.tensor(new), tmodel.parameters())
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), tmodel.state_dict()[k].numpy())
+
+
+def test_overwriting_a_parameter_a_graph_saved_is_caught_in_backward():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (w * w).sum()                                    # saves w for its backward
+    vector_to_parameters(tg.tensor([3.0, 4.0]), [w])
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()

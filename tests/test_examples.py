@@ -49,3 +49,25 @@ def test_vanishing_gradients_sigmoid_shrinks_towards_the_input_and_relu_does_not
     # sigmoid' <= 1/4 per layer: over 9 layers the first layer's gradient is far smaller
     assert norms["sigmoid"][0] < 1e-2 * norms["sigmoid"][-1]
     assert norms["relu"][0] > 0.1 * norms["relu"][-1]
+
+
+def test_learning_rate_too_small_stalls_good_falls_too_big_blows_up(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    curves = load("learning_rate").main(["--quick", "--out", str(tmp_path / "lr.png")])
+    small, good, big = curves.values()
+    assert small[-1] > 0.97 * small[0]          # barely moved
+    assert good[-1] < 0.7 * good[0]             # fell fast
+    assert max(big) > 10 * big[0]               # overshot far above the start
+    assert (tmp_path / "lr.png").stat().st_size > 1000
+
+
+def test_progress_prints_plain_lines_when_not_a_terminal(capsys):
+    import io
+    from tinygrad_rnn.progress import progress
+    out = io.StringIO()
+    bar = progress(range(5), desc="epoch 1", every=0.0, file=out)
+    assert list(bar) == [0, 1, 2, 3, 4]
+    lines = out.getvalue().splitlines()
+    assert lines[0] == lines[0].strip() and "\r" not in out.getvalue()
+    assert lines[-1].startswith("epoch 1: 5/5 (100%)")

@@ -295,8 +295,9 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
 
     # ------------------------------------------------------------------ devices and dtypes
-    def to(self, *args, dtype=None, device=None):
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``; differentiable."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``; differentiable.
+        ``non_blocking`` is accepted (copies here are synchronous); ``copy=True`` always copies."""
         for a in args:
             if isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
@@ -312,7 +313,7 @@ class Tensor:
             t = ops.ToDevice.apply(t, backend.device(device))
         if dtype is not None and as_dtype(dtype, "to") != t.dtype:
             t = ops.Cast.apply(t, as_dtype(dtype, "to"))
-        return t
+        return t.clone() if copy and t is self else t
 
     def cpu(self):
         return self.to("cpu")

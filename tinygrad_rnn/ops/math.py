@@ -339,7 +339,8 @@ class Remainder(Function):
 
 
 class FloorDivide(Function):
-    """``x // y``: floor(x / y) (PyTorch 2.x rounds toward -inf, as Python does)."""
+    """``x // y``: floor(x / y) (PyTorch 2.x rounds toward -inf, as Python does). Piecewise constant:
+    gradient 0, as PyTorch's ``div(rounding_mode="floor")`` (its ``floor_divide`` has none at all)."""
     name = "floor_divide"
 
     @staticmethod
@@ -349,10 +350,7 @@ class FloorDivide(Function):
 
     @staticmethod
     def backward(ctx, g):
-        # PyTorch defines no derivative here (it raises the same way)
-        raise RuntimeError("floor_divide: the derivative of floor_divide (//) is not implemented, "
-                           "as in PyTorch; use (x / y).floor(), whose gradient is zero, if you "
-                           "need one")
+        return g * 0.0, g * 0.0
 
 
 # ----------------------------------------------------------------------------- floating point tests

@@ -1,0 +1,149 @@
+"""Recurrent layers: time of one training step (forward, loss, backward) of a one-layer LSTM / GRU,
+beside PyTorch's ``torch.nn.LSTM`` / ``torch.nn.GRU`` on the CPU when PyTorch is installed.
+
+    python benchmarks/bench_rnn.py                 # LSTM and GRU, hidden 128, 256, 512
+    python benchmarks/bench_rnn.py --quick         # fewer rounds, shorter
+    python benchmarks/bench_rnn.py --modes LSTM --hidden 256 --rounds 9
+
+The step: batch 32, input 64, sequence 64, ``loss = (output ** 2).mean()``, ``zero_grad`` and
+``backward``. Each library runs in its OWN worker process (in one process PyTorch's OpenMP threads
+and OpenBLAS's threads fight over the cores), both with the same thread count (``--threads``,
+default: all cores). The workers are driven in alternating rounds, so a burst of load on the
+machine hits both; a round times ``--steps`` steps and the figure reported is the median over
+rounds. Prints the machine's thread count first; quote figures together with it.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+BATCH, INPUT, SEQ = 32, 64, 64
+
+
+def _ours(mode, hidden, fused):
+    import tinygrad_rnn as tg
+    from tinygrad_rnn import nn
+    tg.manual_seed(0)
+    model = getattr(nn, mode)(INPUT, hidden, fused=fused)
+    x = tg.randn(SEQ, BATCH, INPUT)
+
+    def step():
+        out, _ = model(x)
+        loss = (out * out).mean()
+        model.zero_grad()
+        loss.backward()
+    return step
+
+
+def _torch(mode, hidden, threads):
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = getattr(torch.nn, mode)(INPUT, hidden)
+    x = torch.randn(SEQ, BATCH, INPUT)
+
+    def step():
+        out, _ = model(x)
+        loss = (out * out).mean()
+        model.zero_grad()
+        loss.backward()
+    return step
+
+
+def worker(lib, mode, hidden, threads):
+    """Build the model, warm up, then answer each line "N" on stdin with the seconds per step of N
+    steps, until stdin closes."""
+    step = _torch(mode, hidden, threads) if lib == "torch" else _ours(mode, hidden, lib != "reference")
+    for _ in range(2):
+        step()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        n = int(line)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        print((time.perf_counter() - t0) / n, flush=True)
+
+
+class Worker:
+    def __init__(self, lib, mode, hidden, threads):
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
+        self.proc = subprocess.Popen([sys.executable, __file__, "--worker", lib, mode, str(hidden),
+                                      str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env=env)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"worker {lib} failed to start")
+
+    def time(self, steps):
+        self.proc.stdin.write(f"{steps}\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def measure(libs, mode, hidden, threads, rounds, steps):
+    """Median seconds per step for each library, rounds alternating which one goes first."""
+    workers = {lib: Worker(lib, mode, hidden, threads) for lib in libs}
+    times = {lib: [] for lib in libs}
+    try:
+        for r in range(rounds):
+            order = libs if r % 2 == 0 else libs[::-1]
+            for lib in order:
+                times[lib].append(workers[lib].time(steps))
+    finally:
+        for w in workers.values():
+            w.close()
+    return {lib: statistics.median(ts) for lib, ts in times.items()}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="fewer rounds and steps")
+    p.add_argument("--modes", default="LSTM,GRU")
+    p.add_argument("--hidden", default="128,256,512")
+    p.add_argument("--rounds", type=int, default=None)
+    p.add_argument("--steps", type=int, default=None, help="steps per round")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--reference", action="store_true", help="also time the reference path (fused=False)")
+    p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        lib, mode, hidden, threads = args.worker
+        return worker(lib, mode, int(hidden), int(threads))
+    rounds = args.rounds or (3 if args.quick else 7)
+    steps = args.steps or (2 if args.quick else 5)
+    print(f"threads: os.cpu_count()={os.cpu_count()}, workers use {args.threads} "
+          f"(torch.set_num_threads, OPENBLAS/OMP_NUM_THREADS); batch {BATCH}, input {INPUT}, "
+          f"sequence {SEQ}; median of {rounds} alternating rounds of {steps} steps", flush=True)
+    libs = ["tinygrad_rnn"] + (["reference"] if args.reference else [])
+    try:
+        import torch  # noqa: F401
+        libs.append("torch")
+    except ImportError:
+        print("(PyTorch not installed: no comparison column)")
+    print(f"{'layer':6s} {'hidden':>6s}" + "".join(f"{lib:>15s}" for lib in libs)
+          + ("      ratio" if "torch" in libs else ""), flush=True)
+    results = []
+    for mode in args.modes.split(","):
+        for hidden in (int(h) for h in args.hidden.split(",")):
+            t = measure(libs, mode, hidden, args.threads, rounds, steps)
+            ratio = t["tinygrad_rnn"] / t["torch"] if "torch" in t else None
+            print(f"{mode:6s} {hidden:6d}" + "".join(f"{t[lib] * 1e3:12.1f} ms" for lib in libs)
+                  + (f"  {ratio:8.2f}x" if ratio else ""), flush=True)
+            results.append({"mode": mode, "hidden": hidden, **{lib: t[lib] for lib in libs}})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"threads": args.threads, "cpu_count": os.cpu_count(), "results": results}, f, indent=1)
+    return results
+
+
+if __name__ == "__main__":
+    main()
