@@ -36,6 +36,16 @@ def test_mlp_digits_quick_run_learns():
     assert history["test"][-1] > 0.8
 
 
+def test_cnn_digits_quick_run_learns_and_saves_its_picture(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "cnn_digits.png"
+    history = load("cnn_digits").main(["--quick", "--out", str(out)])
+    assert history["loss"][-1] < 0.7 * history["loss"][0]
+    assert history["test"][-1] > 0.8
+    assert out.stat().st_size > 1000
+
+
 def test_every_example_has_a_docstring_and_quick_flag():
     for path in EXAMPLES.glob("*.py"):
         text = path.read_text()

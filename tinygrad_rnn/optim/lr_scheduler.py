@@ -329,7 +329,8 @@ class MultiStepLR(LRScheduler):
 
 
 class ConstantLR(LRScheduler):
-    """``ConstantLR(optimizer, factor=1/3, total_iters=5)``: lr = base_lr * factor for epochs < total_iters, then base_lr."""
+    """``ConstantLR(optimizer, factor=1/3, total_iters=5)``: lr = base_lr * factor while epoch < total_iters,
+    then base_lr."""
 
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
         if factor > 1.0 or factor < 0:
@@ -386,7 +387,10 @@ class LinearLR(LRScheduler):
 
 
 class PolynomialLR(LRScheduler):
-    """``PolynomialLR(optimizer, total_iters=5, power=1.0)``: lr = base_lr * (1 - min(epoch, total_iters) / total_iters) ** power."""
+    """``PolynomialLR(optimizer, total_iters=5, power=1.0)``.
+
+    lr = base_lr * (1 - min(epoch, total_iters) / total_iters) ** power: down to 0 at total_iters.
+    """
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
         self.total_iters, self.power = total_iters, power

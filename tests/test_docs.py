@@ -1,0 +1,57 @@
+"""Every ```python block in docs/*.md and README.md runs, so no page can show code that does not.
+
+Blocks of one page run in order in one namespace (a page reads top to bottom, later blocks use
+earlier names), in a temporary working directory. A block may opt out only with a first line
+``# doc-test: skip (<reason>)`` naming what it needs that the suite cannot assume (a GPU, an
+optional program); the reason is reported as the skip reason.
+"""
+import os
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.S | re.M)
+SKIP = re.compile(r"^#\s*doc-test:\s*skip\s*\((.+)\)")
+
+
+def blocks(page):
+    return BLOCK.findall(page.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if blocks(p)], ids=lambda p: p.name)
+def test_every_python_block_of_the_page_runs(page, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    import matplotlib
+    matplotlib.use("Agg")
+    import tinygrad_rnn as tg
+    namespace = {"__name__": f"doc_{page.stem}"}
+    skipped = []
+    for i, code in enumerate(blocks(page)):
+        m = SKIP.match(code)
+        if m:
+            skipped.append(m.group(1))
+            continue
+        try:
+            exec(compile(code, f"{page.name} block {i + 1}", "exec"), namespace)
+        except Exception as e:
+            raise AssertionError(f"{page.name}, python block {i + 1} fails: {type(e).__name__}: {e}\n"
+                                 f"---\n{code}---") from e
+        finally:
+            tg.set_default_device(None)
+    if skipped:
+        pytest.skip(f"{page.name}: {len(skipped)} block(s) skipped: " + "; ".join(skipped))
+
+
+def test_skip_markers_name_a_reason():
+    for page in PAGES:
+        for code in blocks(page):
+            if "doc-test" in code.splitlines()[0]:
+                assert SKIP.match(code), f"{page.name}: malformed doc-test marker: {code.splitlines()[0]}"
+
+
+def test_pages_exist():
+    assert (ROOT / "docs").is_dir() and os.path.exists(ROOT / "README.md")
