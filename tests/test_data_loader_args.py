@@ -113,7 +113,7 @@ def test_pytorchs_keyword_arguments_are_accepted_without_workers():
 
 
 def test_positional_arguments_follow_pytorchs_order():
-    # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn, pin_memory, drop_last)
+    # (dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn, pin_memory, drop_last)
     loader = DataLoader(_xy(10), 4, False, None, None, 0, None, False, True)
     assert loader.drop_last and len(loader) == 2
 
@@ -128,7 +128,7 @@ def test_get_worker_info_is_none_in_the_main_process():
     ({"prefetch_factor": 2}, ValueError, "prefetch_factor option could only be specified in multiprocessing"),
     ({"num_workers": 1, "prefetch_factor": 0}, ValueError, "prefetch_factor must be a positive integer"),
     ({"persistent_workers": True}, ValueError, "persistent_workers option needs num_workers > 0"),
-    ({"multiprocessing_context": "fork"}, ValueError, "multiprocessing_context can only be used with multi-process"),
+    ({"multiprocessing_context": "fork"}, ValueError, "multiprocessing_context can only be used with multi"),
     ({"num_workers": 1, "multiprocessing_context": "teleport"}, ValueError, "should specify a valid start method"),
     ({"num_workers": 1, "worker_init_fn": 3}, TypeError, "worker_init_fn must be callable"),
     ({"sampler": [0, 1]}, NotImplementedError, "sampler= is not supported"),
@@ -221,6 +221,22 @@ def test_persistent_workers_keep_their_processes_between_epochs():
     assert pids(persistent) == pids(persistent)
     fresh = DataLoader(WhoBuilds(), batch_size=3, num_workers=2)
     assert not pids(fresh) & pids(fresh)                # new processes each epoch
+
+
+def test_two_iterators_of_one_loader_have_their_own_workers():
+    loader = DataLoader(_xy(8), batch_size=2, num_workers=2)
+    a, b = iter(loader), iter(loader)
+    pairs = [(x[1].numpy().tolist(), y[1].numpy().tolist()) for x, y in zip(a, b)]
+    assert [x for x, _ in pairs] == [y for _, y in pairs] == [[0, 1], [2, 3], [4, 5], [6, 7]]
+
+
+def test_with_persistent_workers_a_new_iterator_supersedes_the_old_one():
+    loader = DataLoader(_xy(8), batch_size=2, num_workers=2, persistent_workers=True)
+    old = iter(loader)
+    next(old)
+    assert _batches(loader) == _batches(DataLoader(_xy(8), batch_size=2))
+    with pytest.raises(RuntimeError, match="superseded by a newer iter"):
+        next(old)
 
 
 def test_workers_are_gone_after_a_non_persistent_epoch():

@@ -107,8 +107,8 @@ def test_multiplicativelr_multiplies_by_the_lambda_of_each_new_epoch():
 
 def test_sequentiallr_hands_over_at_the_milestone_starting_the_next_at_its_epoch_zero():
     opt = make_opt(1.0)
-    sched = S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=4), S.ExponentialLR(opt, gamma=0.5)],
-                           milestones=[5])
+    inner = [S.LinearLR(opt, start_factor=0.1, total_iters=4), S.ExponentialLR(opt, gamma=0.5)]
+    sched = S.SequentialLR(opt, inner, milestones=[5])
     expected = [0.1 + 0.9 * min(e, 4) / 4 for e in range(5)] + [0.5 ** (e - 5) for e in range(5, 9)]
     np.testing.assert_allclose(lr_sequence(sched, 8), expected, rtol=1e-14)
 
@@ -137,8 +137,9 @@ def test_warm_restarts_follow_the_sgdr_closed_form(T_0, T_mult):
 def test_warm_restarts_restart_at_base_lr_by_hand():
     # T_0 = 2, T_mult = 2: restarts at epochs 2 and 6; halfway through a period lr is the midpoint
     lrs = lr_sequence(S.CosineAnnealingWarmRestarts(make_opt(1.0), T_0=2, T_mult=2), 7)
-    np.testing.assert_allclose(lrs, [1, 0.5, 1, (1 + math.cos(math.pi / 4)) / 2, 0.5, (1 + math.cos(3 * math.pi / 4)) / 2,
-                                     1, (1 + math.cos(math.pi / 8)) / 2], rtol=1e-14)
+    c = math.cos
+    np.testing.assert_allclose(lrs, [1, 0.5, 1, (1 + c(math.pi / 4)) / 2, 0.5, (1 + c(3 * math.pi / 4)) / 2,
+                                     1, (1 + c(math.pi / 8)) / 2], rtol=1e-14)
 
 
 def test_warm_restarts_take_fractional_epochs():
@@ -306,16 +307,21 @@ def _plateau(opt):
 
 @pytest.mark.parametrize("build, error, message", [
     (lambda o: S.ConstantLR(o, factor=1.5), ValueError, "factor expected to be between 0 and 1"),
-    (lambda o: S.LinearLR(o, start_factor=0.0), ValueError, "Starting multiplicative factor expected to be greater than 0"),
-    (lambda o: S.LinearLR(o, end_factor=1.5), ValueError, "Ending multiplicative factor expected to be between 0 and 1"),
+    (lambda o: S.LinearLR(o, start_factor=0.0), ValueError,
+     "Starting multiplicative factor expected to be greater than 0"),
+    (lambda o: S.LinearLR(o, end_factor=1.5), ValueError,
+     "Ending multiplicative factor expected to be between 0 and 1"),
     (lambda o: S.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "Expected positive integer T_0, but got 0"),
     (lambda o: S.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=1.5), ValueError, "Expected integer T_mult >= 1"),
     (lambda o: S.CyclicLR(o, 0.01, 0.1, mode="zigzag"), ValueError, "mode is invalid and scale_fn is None"),
     (lambda o: S.CyclicLR(o, [0.01, 0.02, 0.03], 0.1), ValueError,
      "base_lr must have the same length as optimizer.param_groups. base_lr has 3 values, param_groups has 2."),
-    (lambda o: S.OneCycleLR(o, max_lr=1.0), ValueError, "You must define either total_steps OR (epochs AND steps_per_epoch)"),
-    (lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=0), ValueError, "Expected positive integer total_steps, but got 0"),
-    (lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=5, pct_start=1.5), ValueError, "Expected float between 0 and 1 pct_start"),
+    (lambda o: S.OneCycleLR(o, max_lr=1.0), ValueError,
+     "You must define either total_steps OR (epochs AND steps_per_epoch)"),
+    (lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=0), ValueError,
+     "Expected positive integer total_steps, but got 0"),
+    (lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=5, pct_start=1.5), ValueError,
+     "Expected float between 0 and 1 pct_start"),
     (lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=5, anneal_strategy="cosine"), ValueError,
      "anneal_strategy must be one of 'cos' or 'linear', instead got cosine"),
     (lambda o: S.SequentialLR(o, [S.ConstantLR(o), S.ConstantLR(o)], milestones=[1, 2]), ValueError,

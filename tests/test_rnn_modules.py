@@ -184,7 +184,7 @@ def test_repr_follows_pytorch():
     assert repr(nn.LSTM(4, 3)) == "LSTM(4, 3)"
     assert repr(nn.RNN(4, 3, 2, nonlinearity="relu", bias=False, batch_first=True, dropout=0.5,
                        bidirectional=True)) == \
-        "RNN(4, 3, num_layers=2, nonlinearity=relu, bias=False, batch_first=True, dropout=0.5, bidirectional=True)"
+        "RNN(4, 3, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True)"
     assert repr(nn.RNNCell(4, 3, bias=False, nonlinearity="relu")) == "RNNCell(4, 3, bias=False, nonlinearity=relu)"
     assert repr(nn.GRU(2, 2, fused=False)) == "GRU(2, 2, fused=False)"
 

@@ -62,3 +62,10 @@ from . import data, datasets  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from . import optim  # noqa: E402
 from . import nn  # noqa: E402
+from . import debug  # noqa: E402
+
+# PyTorch spells these torch.autograd.*; they live in debug.py to keep the engine small.
+autograd.detect_anomaly = debug.detect_anomaly
+autograd.set_detect_anomaly = debug.set_detect_anomaly
+autograd.is_anomaly_enabled = debug.is_anomaly_enabled
+autograd.trace_backward = debug.trace_backward

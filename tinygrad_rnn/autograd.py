@@ -83,6 +83,17 @@ class _GradMode(threading.local):
 _mode = _GradMode()
 
 
+class _Watch:
+    """Hooks for the teaching and debugging tools (``debug.py``: backward tracing, anomaly
+    detection). Each is None when off, so the engine pays one attribute check per op."""
+    forward = None      # fn(cls, args, outs, ctx or None) after each op's forward
+    node = None         # fn(node, grads_out, grads_in) after each node's backward
+    leaf = None         # fn(leaf, grad) when a leaf receives its gradient
+
+
+watch = _Watch()
+
+
 def is_grad_enabled() -> bool:
     """True when operations record the graph (the default); thread-local."""
     return _mode.enabled
@@ -301,6 +312,8 @@ class Function:
             for i, o in enumerate(outs):
                 if o.requires_grad:
                     o.grad_fn, o._out_index = ctx, i
+        if watch.forward is not None:
+            watch.forward(cls, args, outs, ctx if record else None)
         return outs if multi else outs[0]
 
     def _resolve_saved(self, args, raws, produced):
@@ -447,6 +460,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 in_grads = node.backward(node, *grads)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
+            if watch.node is not None:
+                watch.node(node, grads, in_grads)
             for edge, meta, g in zip(node._edges, node._in_meta, in_grads):
                 if edge is not None and g is not None:
                     send(edge, _fit(g, meta, node))
@@ -456,6 +471,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
         for leaf, g in leaves.values():
             if leaf._hooks:
                 g = _run_hooks(leaf, g)
+            if watch.leaf is not None:
+                watch.leaf(leaf, g)
             if capture is not None:
                 if id(leaf) in capture:
                     capture[id(leaf)] = g

@@ -261,8 +261,8 @@ def main():
     arrays["meta"] = np.array(json.dumps(meta))
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optim_reference.npz")
     np.savez_compressed(path, **arrays)
-    print(f"wrote {len(CONFIGS) + len(PARITY_CONFIGS)} optimizer and {len(SCHEDULERS) + 1 + len(SCHEDULE_CASES)} scheduler "
-          f"references to {path}")
+    n_sched = len(SCHEDULERS) + 1 + len(SCHEDULE_CASES)
+    print(f"wrote {len(CONFIGS) + len(PARITY_CONFIGS)} optimizer and {n_sched} scheduler references to {path}")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ loaded for them); later epochs draw their seeds from the restored generator as b
 
 Worker processes (``num_workers > 0``): worker ``w`` builds batches ``w, w + n, w + 2n, ...`` of
 the epoch (n = num_workers), each exactly as the main process would (one fancy-indexing call per
-tensor for a ``TensorDataset``), and sends it back pickled through its own bounded queue; the main
-process takes batch ``b`` from worker ``b % n``, so batches arrive in the same order, with the same
-contents, as with ``num_workers=0``. Each worker seeds ``tinygrad_rnn``'s default generator,
+tensor for a ``TensorDataset``), with at most ``prefetch_factor`` of them asked for ahead, and
+sends each back pickled through its own queue; the main process takes batch ``b`` from worker
+``b % n``, so batches arrive in the same order, with the same contents, as with ``num_workers=0``. Each worker seeds ``tinygrad_rnn``'s default generator,
 ``random`` and ``numpy.random`` from the epoch seed and its id (``get_worker_info().seed``), then
 calls ``worker_init_fn(worker_id)``.
 """
@@ -124,16 +124,18 @@ def _worker_loop(fetcher, worker_id, num_workers, seed, worker_init_fn, tasks, r
         results.put((None, None, _dumps(_Failure(e, worker_id, " in worker_init_fn"), worker_id, "an error")))
         return
     while True:
-        if not tasks.poll(_POLL_S):
-            if os.getppid() != parent_pid:      # the main process is gone: nobody will ask again
-                return
-            continue
         try:
-            task = tasks.recv()
-        except EOFError:                        # the main process closed its end
-            return
+            if not tasks.poll(_POLL_S):
+                if os.getppid() != parent_pid:  # the main process is gone: nobody will ask again
+                    task = None
+                else:
+                    continue
+            else:
+                task = tasks.recv()
+        except (EOFError, OSError):             # the main process closed its end
+            task = None
         if task is None:
-            results.cancel_join_thread()        # exit now even if the main process never reads the rest
+            results.cancel_join_thread()        # exit now even if nobody reads what is still queued
             return
         epoch_id, b, idx = task
         if epoch.value != epoch_id:             # the main process abandoned that epoch: skip its work
@@ -178,7 +180,9 @@ class _Workers:
         self.pending = [[] for _ in range(n)]
 
     def start_epoch(self, work):
-        """Hand out ``work``, a list of (batch number, indices): batch b goes to worker b % n."""
+        """Hand out ``work``, a list of (batch number, indices): batch b goes to worker b % n.
+
+        Returns the epoch's id; an epoch started later makes this one's ``get`` calls fail."""
         self.epoch_id += 1
         self.epoch.value = self.epoch_id
         n = len(self.procs)
@@ -186,13 +190,18 @@ class _Workers:
         for w in range(n):
             for _ in range(self.prefetch):
                 self._send(w)
+        return self.epoch_id
 
     def _send(self, w):
         if self.pending[w]:
             b, idx = self.pending[w].pop()
             self.tasks[w].send((self.epoch_id, b, idx))
 
-    def get(self, b):
+    def get(self, b, epoch_id):
+        if epoch_id != self.epoch_id:
+            raise RuntimeError("DataLoader: this iterator was superseded by a newer iter(loader): with "
+                               "persistent_workers=True all iterators share one set of workers, so only the "
+                               "newest one can go on")
         w = b % len(self.procs)
         start = time.monotonic()
         while True:
@@ -292,7 +301,8 @@ class DataLoader:
             raise ValueError(f"DataLoader: timeout option should be non-negative (got {timeout!r})")
         if num_workers == 0 and prefetch_factor is not None:
             raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing. "
-                             "Let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None.")
+                             "Let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to "
+                             "None.")
         if prefetch_factor is not None and (not isinstance(prefetch_factor, int) or prefetch_factor < 1):
             raise ValueError(f"DataLoader: prefetch_factor must be a positive integer, got {prefetch_factor!r}")
         if persistent_workers and num_workers == 0:
@@ -384,27 +394,32 @@ class DataLoader:
             raise ValueError(f"DataLoader: num_workers > 0 needs a dataset on the CPU, but it holds a tensor on "
                              f"{device} (worker processes cannot share device memory); keep the data on the "
                              "CPU and move each batch with .to(device), or use num_workers=0")
-        if self._workers is None:
-            self._workers = _Workers(self, seed)
-        workers = self._workers
+        if self.persistent_workers:
+            if self._workers is None:
+                self._workers = _Workers(self, seed)
+            workers = self._workers
+        else:                       # each iterator has its own workers, as in PyTorch
+            workers = _Workers(self, seed)
         try:
-            workers.start_epoch([(b, self._indices(order, b)) for b in range(skip, len(self))])
+            epoch_id = workers.start_epoch([(b, self._indices(order, b)) for b in range(skip, len(self))])
             for b in range(skip, len(self)):
-                batch = workers.get(b)
+                batch = workers.get(b, epoch_id)
                 self._batches_done = b + 1
                 yield batch
             self._in_epoch, self._epoch_seed, self._batches_done = False, None, 0
         finally:
             # Runs at the end of the epoch, on an error, and when an abandoned iterator is closed.
-            if not self.persistent_workers and self._workers is workers:
-                self._workers = None
+            if not self.persistent_workers:
                 workers.shutdown()
 
     def __del__(self):
         workers = getattr(self, "_workers", None)
         if workers is not None:
             self._workers = None
-            workers.shutdown()
+            try:
+                workers.shutdown()
+            except Exception:       # at interpreter exit the modules it needs may be gone already
+                pass
 
     def __getstate__(self):
         # A loader pickled into a worker (e.g. held by the dataset) does not take the processes along.

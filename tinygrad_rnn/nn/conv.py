@@ -144,10 +144,11 @@ class _ConvTransposeNd(_ConvNd):
         if output_size is None:
             return self.output_padding
         n = self._spatial
-        output_size = list(output_size)[-n:]
-        if len(output_size) != n:
+        given = list(output_size)
+        if len(given) not in (n, n + 1, n + 2):
             raise ValueError(f"ConvTranspose{n}D: for {input.ndim}D input, output_size must have {n} "
-                             f"or {n + 2} elements (got {len(output_size) + 0})")
+                             f"or {n + 2} elements (got {len(given)})")
+        output_size = given[-n:]
         size_in = input.shape[-n:]
         mins = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in
                 zip(size_in, self.stride, self.padding, self.dilation, self.kernel_size)]

@@ -383,7 +383,8 @@ class LinearLR(LRScheduler):
 
     def _closed_form_lr(self):
         frac = min(self.total_iters, self.last_epoch) / self.total_iters
-        return [base * (self.start_factor + (self.end_factor - self.start_factor) * frac) for base in self.base_lrs]
+        slope = self.end_factor - self.start_factor
+        return [base * (self.start_factor + slope * frac) for base in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
@@ -496,7 +497,8 @@ class ChainedScheduler(LRScheduler):
 
     def __init__(self, schedulers, optimizer=None):
         if len(schedulers) < 1:
-            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, but got no scheduler.")
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, but got no "
+                             "scheduler.")
         optimizer = optimizer or schedulers[0].optimizer
         _check_schedulers("ChainedScheduler", schedulers, optimizer)
         self._schedulers, self.optimizer = list(schedulers), optimizer
@@ -704,7 +706,8 @@ class OneCycleLR(LRScheduler):
             if not isinstance(epochs, int) or epochs <= 0:
                 raise ValueError(f"OneCycleLR: Expected positive integer epochs, but got {epochs}")
             if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(f"OneCycleLR: Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
+                raise ValueError(f"OneCycleLR: Expected positive integer steps_per_epoch, but got "
+                                 f"{steps_per_epoch}")
             self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("OneCycleLR: You must define either total_steps OR (epochs AND steps_per_epoch)")
