@@ -50,6 +50,7 @@ def test_conv1d_matches_pytorch(cfg, seed):
     run_both(lambda *t: F.conv1d(*t, **kw), lambda *t: TF.conv1d(*t, **kw), *arrays_for(cfg, seed))
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @pytest.mark.parametrize("k, d", [(2, 1), (3, 1), (4, 2), (5, 1)])
 def test_same_padding_matches_pytorch(k, d):
     r = np.random.default_rng(k)

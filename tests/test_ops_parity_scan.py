@@ -15,6 +15,8 @@ from tinygrad_rnn.testing import gradcheck, gradgradcheck
 from tinygrad_rnn.testing import strategies as tst
 
 SECOND = settings(max_examples=max(5, settings.default.max_examples // 3))
+# One test per member of a family of ops that share their code path: fewer examples for each.
+FAMILY = settings(max_examples=max(8, settings.default.max_examples // 3))
 
 
 def _with_dim(data, device, **kwargs):
@@ -34,6 +36,7 @@ SCANS = {
 
 
 @pytest.mark.parametrize("name", list(SCANS))
+@FAMILY
 @given(data=st.data())
 def test_gradient_matches_finite_differences(name, device, data):
     # values in [0.5, 1.5] in either sign keep products of up to 64 elements well scaled

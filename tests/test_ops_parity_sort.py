@@ -16,6 +16,8 @@ from tinygrad_rnn.testing import gradcheck, gradgradcheck
 from tinygrad_rnn.testing import strategies as tst
 
 SECOND = settings(max_examples=max(5, settings.default.max_examples // 3))
+# One test per member of a family of ops that share their code path: fewer examples for each.
+FAMILY = settings(max_examples=max(8, settings.default.max_examples // 3))
 
 
 def _case(data, device, **kwargs):
@@ -41,6 +43,7 @@ ORDERED = {
 
 
 @pytest.mark.parametrize("name", list(ORDERED))
+@FAMILY
 @given(data=st.data())
 def test_gradient_matches_finite_differences(name, device, data):
     x, d = _distinct(data, device)

@@ -61,6 +61,19 @@ def quiet():
     return _Quiet()
 
 
+if _fp_state is not None:
+    def _fp_quiet():
+        return _fp_state.set(_FP_QUIET)
+
+    _fp_restore = _fp_state.reset
+else:
+    def _fp_quiet():
+        return np.seterr(all="ignore")
+
+    def _fp_restore(old):
+        np.seterr(**old)
+
+
 class Version:
     """The version counter of one storage, shared by a tensor and its views.
 
@@ -165,6 +178,11 @@ FREED_GRAPH = (
 )
 
 
+_STALE_VIEW = ("{op}: this view was taken from a tensor that was later changed by an in-place "
+               "operation recorded in the graph, so its history is out of date. Take the view again "
+               "after the in-place operation.")
+
+
 def op_name(cls) -> str:
     return getattr(cls, "name", None) or cls.__name__.lower()
 
@@ -195,6 +213,9 @@ class Function:
     view = False                  # True when outputs may share memory with the first input
     name = None                   # used in error messages; defaults to the lower-cased class name
     xp = staticmethod(get_array_module)   # ctx.xp(a, b) -> numpy or cupy, whichever owns the arrays
+    out_device = None             # set by forward when outputs live on another device (ToDevice)
+    # per-node state; class defaults so that nodes which need none pay nothing for it
+    _to_save, _non_diff, _saved, _versions = None, (), (), ()
 
     @staticmethod
     def forward(ctx, *args):
@@ -225,17 +246,13 @@ class Function:
                 item = saved[i]
                 raise _inplace_error(op_name(type(self)), item.array if isinstance(item, _SavedOutput)
                                      else item, counter.value, then)
-        T = Function._tensor_cls
         out = []
         for s in saved:
-            if isinstance(s, _SavedOutput):
+            if type(s) is _SavedOutput:
                 ref = self._outputs[s.index]()
                 if ref is None:  # the user dropped the output; rebuild an equivalent handle
-                    ref = T._make(s.array, self._device, True, self, s.index)
+                    ref = Function._tensor_cls._make(s.array, self._device, True, self, s.index)
                 out.append(ref)
-            elif s is not None and not isinstance(s, (T, int, float, bool, tuple, list, str)) \
-                    and hasattr(s, "shape"):
-                out.append(T._make(s, self._device))
             else:
                 out.append(s)
         return tuple(out)
@@ -245,25 +262,43 @@ class Function:
     def apply(cls, *args, **kwargs):
         T = Function._tensor_cls
         ctx = cls.__new__(cls)
-        arrays, needs, dev = [], [], None
-        for a in args:
+        enabled = _mode.enabled
+        arrays, needs, edges, in_meta = [], [], [], []
+        dev, record, gen = None, False, 0
+        for a in args:                  # one pass: device check, unwrap, and the graph edges
             if isinstance(a, T):
+                d = a.device
                 if dev is None:
-                    dev = a.device
-                elif a.device is not dev and a.device != dev:
+                    dev = d
+                elif d is not dev and d != dev:
                     raise OpError(f"{op_name(cls)}: expected all tensors on one device, got "
                                   f"{', '.join(str(t.device) for t in args if isinstance(t, T))}. "
                                   f"Move them with .to(device) first.")
-                needs.append(a._requires_grad)
-                arrays.append(a.data)
+                data = a.data
+                arrays.append(data)
+                if enabled and a._requires_grad:
+                    record = True
+                    needs.append(True)
+                    if a._base is not None and a._view_epoch != a._vc.rebase:
+                        raise RuntimeError(_STALE_VIEW.format(op=op_name(cls)))
+                    fn = a.grad_fn
+                    if fn is None:
+                        edges.append(a)
+                    else:
+                        edges.append((fn, a._out_index))
+                        if fn._generation > gen:
+                            gen = fn._generation
+                    in_meta.append((data.shape, data.dtype))
+                    continue
             else:
-                needs.append(False)
                 arrays.append(a)
-        record = _mode.enabled and True in needs
+            needs.append(False)
+            edges.append(None)
+            in_meta.append(None)
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
+        token = _fp_quiet()
         try:
-            with _Quiet():
-                raw = cls.forward(ctx, *arrays, **kwargs)
+            raw = cls.forward(ctx, *arrays, **kwargs)
         except OpError:
             raise
         except (ValueError, TypeError, IndexError) as e:
@@ -275,72 +310,82 @@ class Function:
                     f"(numpy/cupy), not Tensors: use array functions there (xp = ctx.xp(x); "
                     f"xp.exp(x)) and keep Tensor methods for backward.") from e
             raise
+        finally:
+            _fp_restore(token)
 
-        multi = isinstance(raw, tuple)
+        multi = type(raw) is tuple
         raws = produced = raw if multi else (raw,)
-        if isinstance(raws[0], np.generic) or multi and any(isinstance(r, np.generic) for r in raws):
-            # NumPy turns 0-d results into scalars
-            raws = tuple(np.asarray(r) if isinstance(r, np.generic) else r for r in raws)
-        dev = ctx.__dict__.get("out_device", dev)   # only device moves put outputs elsewhere
+        if multi:
+            if any(isinstance(r, np.generic) for r in raws):   # NumPy turns 0-d results into scalars
+                raws = tuple(np.asarray(r) if isinstance(r, np.generic) else r for r in raws)
+        elif isinstance(raw, np.generic):
+            raws = (np.asarray(raw),)
+        dev = ctx.out_device or dev         # only device moves put outputs elsewhere
         if dev is None:
             from .backend import device_of
             dev = device_of(raws[0])
-        non_diff = getattr(ctx, "_non_diff", ())
-        outs = tuple(T._make(r, dev, record and r.dtype.kind == "f" and
-                             not any(r is n for n in non_diff)) for r in raws)
+        make = T._make
+        if not record:
+            outs = tuple(make(r, dev) for r in raws) if multi else (make(raws[0], dev),)
+        else:
+            non_diff = ctx._non_diff
+            if multi or non_diff:
+                outs = tuple(make(r, dev, True, ctx, i) if r.dtype.kind == "f" and
+                             not any(r is n for n in non_diff) else make(r, dev)
+                             for i, r in enumerate(raws))
+            else:
+                r = raws[0]
+                outs = (make(r, dev, True, ctx, 0) if r.dtype.kind == "f" else make(r, dev),)
+            ctx._device = dev
+            ctx._edges = tuple(edges)
+            ctx._in_meta = tuple(in_meta)
+            ctx._generation = gen + 1
+            if multi:
+                ctx._out_meta = tuple((r.shape, r.dtype) for r in raws)
+                ctx._outputs = tuple(weakref.ref(o) for o in outs)
+            else:
+                r = raws[0]
+                ctx._out_meta = ((r.shape, r.dtype),)
+                ctx._outputs = (weakref.ref(outs[0]),)
+            if ctx._to_save is not None:
+                ctx._resolve_saved(args, outs, produced)
         if cls.view:
             _share_storage(args[0], outs)
-        if record:
-            for a, n in zip(args, needs):
-                if n and a._base is not None and a._view_epoch != a._vc.rebase:
-                    raise RuntimeError(
-                        f"{op_name(cls)}: this view was taken from a tensor that was later changed "
-                        f"by an in-place operation recorded in the graph, so its history is out of "
-                        f"date. Take the view again after the in-place operation.")
-            ctx._device = dev
-            ctx._edges = tuple(a._edge() if n else None for a, n in zip(args, needs))
-            ctx._in_meta = tuple((a.data.shape, a.data.dtype) if n else None
-                                 for a, n in zip(args, needs))
-            ctx._out_meta = tuple((r.shape, r.dtype) for r in raws)
-            ctx._generation = 1 + max((e[0]._generation for e in ctx._edges
-                                       if type(e) is tuple), default=0)
-            ctx._outputs = tuple(weakref.ref(o) for o in outs)
-            if hasattr(ctx, "_to_save"):
-                ctx._saved = ctx._resolve_saved(args, raws, produced)
-            else:
-                ctx._saved, ctx._versions = (), ()
-            for i, o in enumerate(outs):
-                if o.requires_grad:
-                    o.grad_fn, o._out_index = ctx, i
         if watch.forward is not None:
             watch.forward(cls, args, outs, ctx if record else None)
         return outs if multi else outs[0]
 
-    def _resolve_saved(self, args, raws, produced):
-        """Saved inputs -> the input Tensors, saved outputs -> output handles, by identity.
-        ``produced`` are the outputs as forward returned them (before 0-d scalars became arrays)."""
+    def _resolve_saved(self, args, outs, produced):
+        """Turn what forward saved into what backward gets, by identity: an input's array becomes
+        the input Tensor, an output's a ``_SavedOutput`` (an array, no reference cycle), any other
+        array a constant Tensor. Tensors' versions are recorded. ``produced`` are the outputs as
+        forward returned them (before NumPy's 0-d scalars became arrays)."""
         T = Function._tensor_cls
         saved, versions = [], []
         for s in self._to_save:
             for a in args:
-                if isinstance(a, T) and a.data is s:
-                    c = a._counter()
+                if type(a) is T and a.data is s or isinstance(a, T) and a.data is s:
+                    c = a._vc
+                    if c is None:
+                        c = a._counter()
                     versions.append((len(saved), c, c.value))
                     saved.append(a)
                     break
             else:
-                for i, (r, p) in enumerate(zip(raws, produced)):
+                for i, p in enumerate(produced):
                     if p is s:
-                        o = self._outputs[i]()
+                        o = outs[i]
                         c = o._counter()
                         versions.append((len(saved), c, c.value))
-                        saved.append(_SavedOutput(i, r))
+                        saved.append(_SavedOutput(i, o.data))
                         break
                 else:
-                    saved.append(s)
-        del self._to_save
-        self._versions = versions
-        return saved
+                    saved.append(T._make(s, self._device) if s is not None and hasattr(s, "shape")
+                                 and not isinstance(s, (T, tuple, list)) else s)
+        self._to_save = None
+        self._saved = saved
+        if versions:
+            self._versions = versions
 
     def _release(self):
         if self._saved:
@@ -430,15 +475,17 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             else:
                 e[1] = e[1] + g
 
+    pop = heapq.heappop
     with set_grad_enabled(create_graph), _Quiet():
         for t, g in zip(roots, root_grads):
             send(t._edge(), g)
         while heap:
-            node = heapq.heappop(heap)[2]
+            node = pop(heap)[2]
             grads = pending.pop(node)
-            for i, ref in enumerate(node._outputs):
+            i = 0
+            for ref in node._outputs:
                 t = ref()
-                if t is not None and grads[i] is not None:
+                if t is not None and (t._hooks or t._retains_grad) and grads[i] is not None:
                     if t._hooks:
                         grads[i] = _run_hooks(t, grads[i])
                     if t._retains_grad and capture is None:
@@ -446,27 +493,31 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                             grads[i] if t.grad is None else t.grad + grads[i]
                 if capture is not None and (node, i) in capture:
                     capture[(node, i)] = grads[i]
+                i += 1
             if node._saved is None:
                 raise RuntimeError(FREED_GRAPH)
-            for i, g in enumerate(grads):
-                if g is None:   # an output nobody used: its gradient is zero
-                    shape, dtype = node._out_meta[i]
-                    grads[i] = T._make(node._device.xp.zeros(shape, dtype), node._device)
+            if i > 1:
+                for i, g in enumerate(grads):
+                    if g is None:   # an output nobody used: its gradient is zero
+                        shape, dtype = node._out_meta[i]
+                        grads[i] = T._make(node._device.xp.zeros(shape, dtype), node._device)
             if node.once_differentiable and create_graph:
                 with no_grad():
                     in_grads = node.backward(node, *grads)
                 in_grads = _mark_once(node, in_grads)
             else:
                 in_grads = node.backward(node, *grads)
-            if not isinstance(in_grads, tuple):
+            if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             if watch.node is not None:
                 watch.node(node, grads, in_grads)
             for edge, meta, g in zip(node._edges, node._in_meta, in_grads):
                 if edge is not None and g is not None:
-                    send(edge, _fit(g, meta, node))
-            if not retain_graph:
-                node._release()
+                    if type(g) is not T or g.data.shape != meta[0] or g.data.dtype != meta[1]:
+                        g = _fit(g, meta, node)
+                    send(edge, g)
+            if not retain_graph and node._saved:
+                node._saved = None
 
         for leaf, g in leaves.values():
             if leaf._hooks:

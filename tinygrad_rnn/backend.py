@@ -228,6 +228,14 @@ def is_view_of(a, b) -> bool:
     return bool(get_array_module(a).may_share_memory(a, b))
 
 
+def rounded(arr, digits=4):
+    """Values for display: float32 noise such as 0.10000000149 shows as 0.1 (nested lists)."""
+    a = np.asarray(arr)
+    if a.dtype.kind == "f":
+        a = np.round(a.astype(np.float64), digits)
+    return a.tolist()
+
+
 def scatter_add(xp, target, index, values):
     """``target[index] += values`` where repeated indices add up (not the last write winning)."""
     if xp is np:

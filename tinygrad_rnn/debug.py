@@ -168,7 +168,7 @@ def _describe(g, values):
     if values:
         from . import backend
         arr = backend.to_numpy(data)
-        text += " " + (str(arr.round(4).tolist()) if arr.size <= 8 else f"[{arr.size} values]")
+        text += " " + (str(backend.rounded(arr)) if arr.size <= 8 else f"[{arr.size} values]")
     return text
 
 

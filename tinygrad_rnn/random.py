@@ -196,8 +196,8 @@ def bernoulli(input, p=None, generator=None):
     ``input``'s shape when given; in ``input``'s dtype."""
     probs = _host(input).astype(np.float64) if p is None else np.full(input.shape, float(p))
     if probs.size and not ((probs >= 0) & (probs <= 1)).all():
-        raise ValueError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, got probabilities "
-                         f"outside [0, 1]")
+        raise ValueError(f"bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, got "
+                         f"probabilities in [{probs.min()}, {probs.max()}]")
     u = (generator or default_generator).numpy.random(probs.shape)
     out = (u < probs).astype(input.dtype)
     return Tensor(backend.to_device(out, input.device), device=input.device)

@@ -674,7 +674,8 @@ class Tensor:
         return ops.scatter(self, dim, index, src, value, reduce)
     def scatter_add(self, dim, index, src): return ops.scatter_add(self, dim, index, src)
     def index_select(self, dim, index): return ops.index_select(self, dim, index)
-    def index_add(self, dim, index, source, alpha=1): return ops.index_add(self, dim, index, source, alpha)
+    def index_add(self, dim, index, source, alpha=1):
+        return ops.index_add(self, dim, index, source, alpha)
     def masked_fill(self, mask, value): return ops.masked_fill(self, mask, value)
     def masked_select(self, mask): return ops.masked_select(self, mask)
     def take_along_dim(self, indices, dim=None): return ops.take_along_dim(self, indices, dim)
@@ -686,7 +687,8 @@ class Tensor:
     def scatter_add_(self, dim, index, src):
         return self._inplace_op("scatter_add_", lambda s, v: ops.scatter_add(s, dim, index, v), src)
     def index_add_(self, dim, index, source, alpha=1):
-        return self._inplace_op("index_add_", lambda s, v: ops.index_add(s, dim, index, v, alpha), source)
+        return self._inplace_op("index_add_", lambda s, v: ops.index_add(s, dim, index, v, alpha),
+                                source)
     def masked_fill_(self, mask, value):
         return self._inplace_op("masked_fill_", lambda s, v: ops.masked_fill(s, mask, v), value)
 
@@ -697,9 +699,11 @@ class Tensor:
     def all(self, dim=None, keepdim=False): return ops.all(self, dim, keepdim)
     def any(self, dim=None, keepdim=False): return ops.any(self, dim, keepdim)
     def count_nonzero(self, dim=None): return ops.count_nonzero(self, dim)
-    def norm(self, p="fro", dim=None, keepdim=False, dtype=None): return ops.norm(self, p, dim, keepdim, dtype)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return ops.norm(self, p, dim, keepdim, dtype)
     def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
-    def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.argsort(self, dim, descending, stable)
     def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)
     def kthvalue(self, k, dim=-1, keepdim=False): return ops.kthvalue(self, k, dim, keepdim)
     def median(self, dim=None, keepdim=False): return ops.median(self, dim, keepdim)
@@ -711,7 +715,8 @@ class Tensor:
     def dot(self, other): return ops.dot(self, other)
     def outer(self, vec2): return ops.outer(self, vec2)
     def addmm(self, mat1, mat2, *, beta=1, alpha=1): return ops.addmm(self, mat1, mat2, beta, alpha)
-    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1): return ops.baddbmm(self, batch1, batch2, beta, alpha)
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return ops.baddbmm(self, batch1, batch2, beta, alpha)
 
     # elementwise (ops/math.py); binary ones go through _bin for PyTorch's type promotion
     def log1p(self): return ops.log1p(self)
@@ -752,7 +757,8 @@ class Tensor:
     def isnan(self): return ops.isnan(self)
     def isinf(self): return ops.isinf(self)
     def isfinite(self): return ops.isfinite(self)
-    def nan_to_num(self, nan=0.0, posinf=None, neginf=None): return ops.nan_to_num(self, nan, posinf, neginf)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return ops.nan_to_num(self, nan, posinf, neginf)
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return ops.isclose(self, other, rtol, atol, equal_nan)
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -782,22 +788,17 @@ class Tensor:
     def type_as(self, other): return self.to(other.dtype)
 
     # creation and facts
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import zeros
-        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import ones
-        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import empty
-        return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from .creation import full
-        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                    requires_grad=requires_grad)
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    def _new(self, factory, *args, dtype=None, device=None, requires_grad=False):
+        """``new_zeros`` & co: a ``tinygrad_rnn.creation`` factory with this tensor's dtype and device
+        unless others are given."""
+        from . import creation
+        return getattr(creation, factory)(*args, dtype=dtype or self.dtype, device=device or self.device,
+                                          requires_grad=requires_grad)
+    def new_zeros(self, *size, **kwargs): return self._new("zeros", *size, **kwargs)
+    def new_ones(self, *size, **kwargs): return self._new("ones", *size, **kwargs)
+    def new_empty(self, *size, **kwargs): return self._new("empty", *size, **kwargs)
+    def new_full(self, size, fill_value, **kwargs): return self._new("full", size, fill_value, **kwargs)
+    def new_tensor(self, data, **kwargs): return self._new("tensor", data, **kwargs)
     def is_floating_point(self): return self.data.dtype.kind == "f"
     def element_size(self): return self.data.dtype.itemsize
     @property

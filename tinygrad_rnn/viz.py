@@ -28,7 +28,7 @@ def _fmt(data, values):
     if values:
         arr = backend.to_numpy(data)
         if arr.size <= 6:
-            text += "\\n" + str(arr.round(4).tolist()).replace('"', "'")
+            text += "\\n" + str(backend.rounded(arr)).replace('"', "'")
     return text
 
 

@@ -26,6 +26,7 @@ import string
 from collections import Counter
 
 from ..autograd import Function, OpError
+from ..dtypes import torch_name
 from ..tensor import Tensor
 from .common import const
 
@@ -209,5 +210,9 @@ def einsum(*args):
             raise TypeError(f"einsum(): operand {i} is a {type(t).__name__}, expected a Tensor")
     if not tensors:
         raise OpError("einsum(): must provide at least one operand")
+    for t in tensors[1:]:
+        if t.dtype != tensors[0].dtype:
+            raise OpError(f"einsum(): expected scalar type {torch_name(tensors[0].dtype)} but found "
+                          f"{torch_name(t.dtype)} (all operands need one dtype, as in PyTorch)")
     ins, out = _parse(equation, tensors)
     return Einsum.apply(*_broadcast(ins, tensors), ins=ins, out=out)

@@ -183,7 +183,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g * (1 - out * out)          # d/dx tanh(x) = 1 - tanh(x)^2
+        return TanhGrad.apply(g, out)       # g * (1 - tanh(x)^2)
 
 
 class Sigmoid(Function):
@@ -198,7 +198,69 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g * out * (1 - out)          # d/dx s(x) = s(x) (1 - s(x))
+        return SigmoidGrad.apply(g, out)    # g * s(x) (1 - s(x))
+
+
+# The gradients of tanh, sigmoid and relu as one op each (instead of three small ones): backward
+# is the hot path of every network. Each has its own backward, so second derivatives still work.
+
+class TanhGrad(Function):
+    """``g * (1 - y^2)`` with ``y = tanh(x)``: the gradient tanh's backward passes on."""
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return g * (1 - y * y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        need_g, need_y = ctx.needs_input_grad
+        return (TanhGrad.apply(gg, y) if need_g else None), \
+               (gg * g * (-2 * y) if need_y else None)     # d/dy g (1 - y^2) = -2 g y
+
+
+class SigmoidGrad(Function):
+    """``g * y * (1 - y)`` with ``y = sigmoid(x)``."""
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return g * y * (1 - y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        need_g, need_y = ctx.needs_input_grad
+        return (SigmoidGrad.apply(gg, y) if need_g else None), \
+               (gg * g * (1 - 2 * y) if need_y else None)  # d/dy g y (1 - y) = g (1 - 2y)
+
+
+class ReluGrad(Function):
+    """``g`` where ``y = relu(x) > 0``, else 0; the mask is constant, so y gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.mask = y > 0
+        return g * ctx.mask
+
+    @staticmethod
+    def backward(ctx, gg):
+        return ReluGradMask.apply(gg, ctx.mask), None
+
+
+class ReluGradMask(Function):
+    """``g * mask`` for a constant boolean mask (the second derivative path of relu)."""
+    name = "relu_grad"
+
+    @staticmethod
+    def forward(ctx, g, mask):
+        ctx.mask = mask
+        return g * mask
+
+    @staticmethod
+    def backward(ctx, gg):
+        return ReluGradMask.apply(gg, ctx.mask), None
 
 
 class Softplus(Function):
@@ -305,7 +367,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g * const(out.data > 0, out)
+        return ReluGrad.apply(g, out)
 
 
 class LeakyRelu(Function):

@@ -6,7 +6,7 @@ advanced index) and ``IndexAdd`` (add into zeros at an index, repeated indices a
 ``backend.scatter_add``). ``gather(x, dim, index)`` is ``x[grid]`` where ``grid`` is ``index`` in
 position ``dim`` and an ``arange`` broadcast along every other dim; its gradient is therefore the
 scatter-add of ``g`` at the same grid. The one new Function is ``Scatter`` (overwrite at an index),
-whose backward zeroes the overwritten places for ``x`` and gathers for ``src``.
+whose backward zeroes the overwritten places for ``x`` (``ZeroAt``) and gathers for ``src``.
 
 Shapes and bounds are checked here, before any array is touched, with PyTorch's wording.
 """
@@ -16,9 +16,9 @@ import numpy as np
 
 from ..autograd import Function, OpError
 from ..tensor import Tensor
-from .common import const, normalize_dim
+from .common import normalize_dim
 from .elementwise import Where, where as _where3
-from .shape import Getitem, IndexAdd
+from .shape import Getitem, IndexAdd, ZeroAt
 
 
 # ----------------------------------------------------------------------------- checks
@@ -121,9 +121,7 @@ class Scatter(Function):
         need_x, need_src = ctx.needs_input_grad[:2]
         gx = gsrc = None
         if need_x:      # overwritten places did not come from x
-            keep = ctx.xp(g.data).ones(g.shape, dtype=bool)
-            keep[ctx.index] = False
-            gx = Where.apply(const(keep, g), g, 0.0)
+            gx = ZeroAt.apply(g, ctx.index)
         if need_src:    # each src element went to one place
             gsrc = Getitem.apply(g, ctx.index)
         return gx, gsrc, None

@@ -1,4 +1,7 @@
-"""Matrix product with NumPy's rules: 1-D operands, batching and broadcasting of batch dims."""
+"""Matrix product with NumPy's rules: 1-D operands, batching and broadcasting of batch dims.
+
+Below it: PyTorch's stricter named products (mm, bmm, mv, dot, outer, addmm, baddbmm) composed from
+it, and the vector / matrix norms (``VectorNorm`` and its compositions)."""
 from __future__ import annotations
 
 from ..autograd import Function, OpError
@@ -62,9 +65,11 @@ from ..dtypes import torch_name  # noqa: E402
 from .common import const, normalize_dim, normalize_dims  # noqa: E402
 from .elementwise import where  # noqa: E402
 
+
 def _same_dtype(op, x, y, what="m1 and m2"):
     if x.dtype != y.dtype:
-        raise OpError(f"{op}: expected {what} to have the same dtype, but got: {x.dtype} != {y.dtype}")
+        raise OpError(f"{op}: expected {what} to have the same dtype, but got: {c_name(x.dtype)} != "
+                      f"{c_name(y.dtype)}")
 
 
 def mm(x, y):
@@ -114,7 +119,8 @@ def dot(x, y):
                       f"[{y.shape[0]}] to have the same number of elements, but got {x.shape[0]} "
                       f"and {y.shape[0]} elements respectively")
     if x.dtype != y.dtype:
-        raise OpError(f"dot: expected both vectors to have same dtype, but found {x.dtype} and {y.dtype}")
+        raise OpError(f"dot: expected both vectors to have same dtype, but found {torch_name(x.dtype)} "
+                      f"and {torch_name(y.dtype)}")
     return Matmul.apply(x, y)
 
 
@@ -187,7 +193,10 @@ class VectorNorm(Function):
         if p == 2:
             grad = g * x / safe
         else:
-            grad = g * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+            # a zero entry gets 0 (sign 0), also for p < 1 where 0^(p-1) is infinite (PyTorch):
+            # its |x| is replaced by 1 so that no inf * 0 = nan is ever formed
+            abs_safe = where(const(x.data == 0, x), 1.0, x.abs())
+            grad = g * x.sign() * abs_safe ** (p - 1) / safe ** (p - 1)
         return where(zero, 0.0, grad), None, None, None
 
 

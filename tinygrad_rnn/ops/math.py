@@ -31,6 +31,11 @@ def _as_float(x):
     return x if x.dtype.kind == "f" else x.to(DEFAULT_FLOAT)
 
 
+def _kind(a):
+    """dtype kind of a raw array or a Python number."""
+    return a.dtype.kind if hasattr(a, "dtype") else "f" if isinstance(a, float) else "i"
+
+
 # ----------------------------------------------------------------------------- smooth functions
 
 class Log1p(Function):
@@ -182,6 +187,9 @@ class Hypot(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        if _kind(x) != "f" and _kind(y) != "f":
+            raise OpError(f"hypot: not implemented for integer or bool tensors (got {x.dtype}); "
+                          f"convert with .float() first")
         out = ctx.xp(x, y).hypot(x, y)
         ctx.save_for_backward(x, y, out)
         return out
@@ -266,7 +274,7 @@ class Round(Function):
 def _rounding(cls, name, x):
     if x.dtype.kind == "b":
         raise OpError(f"{name}: not implemented for dtype bool")
-    return x if x.dtype.kind in "iu" else cls.apply(x)
+    return x.clone() if x.dtype.kind in "iu" else cls.apply(x)     # integers are already whole
 
 
 def floor(x): return _rounding(Floor, "floor", x)
@@ -277,7 +285,7 @@ def trunc(x): return _rounding(Trunc, "trunc", x)
 def round(x, decimals=0):
     if x.dtype.kind != "f":
         if decimals == 0 and x.dtype.kind in "iu":
-            return x
+            return x.clone()
         raise OpError(f"round: not implemented for dtype {x.dtype}"
                       + (" with decimals" if x.dtype.kind in "iu" else ""))
     return Round.apply(x, int(decimals))
@@ -291,11 +299,6 @@ def frac(x):
 
 
 # ----------------------------------------------------------------------------- division with remainder
-
-def _kind(a):
-    """dtype kind of a raw array or a Python number."""
-    return a.dtype.kind if hasattr(a, "dtype") else "f" if isinstance(a, float) else "i"
-
 
 def _check_integer_divisor(name, x, y):
     """Integer division by zero has no answer: PyTorch raises, NumPy would quietly give 0."""
@@ -394,7 +397,7 @@ class NanToNum(Function):
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     if x.dtype.kind != "f":
-        return x
+        return x.clone()            # integers hold no NaN or infinity
     return NanToNum.apply(x, nan, posinf, neginf)
 
 

@@ -153,7 +153,7 @@ class MaxPool(Function):
 
 def flat_indices(xp, winner, geo):
     """Window winners (kernel offset numbers) -> positions h * W + w in the unpadded input."""
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = geo.kernel, geo.stride, geo.dilation, geo.out
+    (_, kw), (sh, sw), (dh, dw), (ho, wo) = geo.kernel, geo.stride, geo.dilation, geo.out
     (top, _), (left, _) = geo.pad
     w_in = geo.size[1]
     winner = winner.astype(np.int64)

@@ -99,6 +99,24 @@ class _Steps:
         return xp.concatenate(pieces)
 
 
+def _with_ones(xp, x, bias):
+    """``[x, 1]`` (N, I + 1) when there is a bias, else ``x``: the bias becomes one more column of
+    the weight, so one matrix product applies it and one gives its gradient."""
+    if not bias:
+        return x
+    xa = xp.empty((x.shape[0], x.shape[1] + 1), x.dtype)
+    xa[:, :-1] = x
+    xa[:, -1] = 1
+    return xa
+
+
+def _with_bias(xp, w_ih, b_ih, b_hh):
+    """``[W_ih, b_ih + b_hh]`` (G, I + 1), or ``W_ih`` without a bias."""
+    if b_ih is None:
+        return w_ih
+    return xp.concatenate((w_ih, (b_ih + b_hh)[:, None]), axis=1)
+
+
 def _start_state(xp, S, steps, h0):
     if h0 is None:
         S[steps.init] = 0
@@ -143,85 +161,100 @@ class LSTMSequence(Function):
         H, dt = w_hh.shape[1], x.dtype
         st = ctx.steps = _Steps(batch_sizes, reverse)
         N, B = st.N, st.B
+        record = any(ctx.needs_input_grad)
+        # [x, 1]: the bias rides along in the matrix products (forward and weight gradient)
+        xa = _with_ones(xp, x, b_ih is not None)
         # G: every step's gates, (N, 4H) in the order i, f, o, g; first the input projections of
         # all steps at once, then each step adds h @ W_hh^T and turns them into gate values in place
-        G = x @ _lstm_forward_weights(xp, w_ih, H).T
-        if b_ih is not None:
-            G += _lstm_forward_weights(xp, b_ih + b_hh, H)
+        G = xa @ _lstm_forward_weights(xp, _with_bias(xp, w_ih, b_ih, b_hh), H).T
         whh_t = xp.ascontiguousarray(_lstm_forward_weights(xp, w_hh, H).T)   # (H, 4H)
         S = xp.empty((N + B, H), dt)          # hidden states (see _Steps)
         C = xp.empty((N + B, H), dt)          # cell states, same layout
-        TC = xp.empty((N, H), dt)             # tanh(c) of every step
         _start_state(xp, S, st, h0)
         _start_state(xp, C, st, c0)
         hh = xp.empty((B, 4 * H), dt)
-        ig = xp.empty((B, H), dt)
+        tc = xp.empty((B, H), dt)
+        tmp = xp.empty((B, 3 * H), dt)
+        if record:
+            # what backward needs, computed while the step's values are in cache (see backward)
+            Fd = xp.empty((N, H), dt)         # f
+            A = xp.empty((N, H), dt)          # o (1 - tanh(c)^2)
         for t in st.order:
             b, rows, orows = st.bs[t], st.rows(t), st.out_rows(t)
             g = G[rows]
+            cp = st.prev(xp, C, t)
             xp.matmul(st.prev(xp, S, t), whh_t, out=hh[:b])
             g += hh[:b]
             xp.tanh(g, out=g)
             sig = g[:, :3 * H]                # i, f, o: (1 + tanh) / 2
             sig *= 0.5
             sig += 0.5
-            c = C[orows]
-            xp.multiply(g[:, H:2 * H], st.prev(xp, C, t), out=c)        # f * c
-            xp.multiply(g[:, :H], g[:, 3 * H:], out=ig[:b])              # + i * g
-            c += ig[:b]
-            tc = TC[rows]
-            xp.tanh(c, out=tc)
-            xp.multiply(g[:, 2 * H:3 * H], tc, out=S[orows])            # h = o * tanh(c)
-        ctx.save_for_backward(x, w_ih, w_hh, G, S, C, TC)
+            i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
+            c, tc_ = C[orows], tc[:b]
+            xp.multiply(f, cp, out=c)                                    # c = f * c_prev
+            xp.multiply(i, gg, out=tc_)                                  #   + i * g
+            c += tc_
+            xp.tanh(c, out=tc_)
+            xp.multiply(o, tc_, out=S[orows])                           # h = o * tanh(c)
+            if not record:
+                continue
+            Fd[rows] = f
+            a = A[rows]                                                  # o (1 - tanh(c)^2)
+            xp.multiply(tc_, tc_, out=a)
+            xp.subtract(1, a, out=a)
+            a *= o
+            # derivatives of the gates with respect to their pre-activations, times what they
+            # multiply: g i (1 - i), c_prev f (1 - f), tanh(c) o (1 - o), i (1 - g^2); they
+            # replace the gate values in G, in the same order i, f, o, g
+            d = tmp[:b]
+            xp.subtract(1, sig, out=d)
+            d *= sig
+            d[:, :H] *= gg
+            d[:, H:2 * H] *= cp
+            d[:, 2 * H:] *= tc_
+            xp.multiply(gg, gg, out=tc_)
+            xp.subtract(1, tc_, out=tc_)
+            xp.multiply(tc_, i, out=gg)
+            sig[...] = d
+        if record:
+            ctx.save_for_backward(xa, w_ih, w_hh, G, Fd, A, S)
         return S[st.outs], st.final(xp, S), st.final(xp, C)
 
     @staticmethod
     def backward(ctx, dout, dh_n, dc_n):
-        x, w_ih, w_hh, G, S, C, TC = (t.data for t in ctx.saved_tensors)
+        xa, w_ih, w_hh, F, Fd, A, S = (t.data for t in ctx.saved_tensors)
         need = ctx.needs_input_grad
-        xp = ctx.xp(G)
+        xp = ctx.xp(F)
         st, H = ctx.steps, w_hh.shape[1]
         N, B = st.N, st.B
         dout = dout.data
-        i, f, o, g = G[:, :H], G[:, H:2 * H], G[:, 2 * H:3 * H], G[:, 3 * H:]
-        # Factors that do not depend on the incoming gradient, for all steps at once:
-        # d pre_i = dc * g i (1 - i), d pre_f = dc * c_prev f (1 - f), d pre_g = dc * i (1 - g^2),
-        # d pre_o = dh * tanh(c) o (1 - o), and dc += dh * o (1 - tanh(c)^2).
-        F = xp.empty((N, 4, H), G.dtype)
-        Fi, Ff, Fg, Fo = F[:, 0], F[:, 1], F[:, 2], F[:, 3]
-        xp.subtract(1, i, out=Fi)
-        Fi *= i
-        Fi *= g
-        xp.subtract(1, f, out=Ff)
-        Ff *= f
-        Ff *= st.all_prev(xp, C)
-        xp.multiply(g, g, out=Fg)
-        xp.subtract(1, Fg, out=Fg)
-        Fg *= i
-        xp.subtract(1, o, out=Fo)
-        Fo *= o
-        Fo *= TC
-        A = TC * TC
-        xp.subtract(1, A, out=A)
-        A *= o
-        dG = xp.empty((N, 4, H), G.dtype)     # pre-activation gradients, PyTorch's gate order
-        dG2 = dG.reshape(N, 4 * H)
+        # per step, with dh = dL/dh and dc = dL/dc (both including what later steps send back):
+        # dc += dh o (1 - tanh(c)^2); d pre_i, d pre_f, d pre_g = dc * F_i, F_f, F_g;
+        # d pre_o = dh * F_o; dL/dc_prev = dc f; dL/dh_prev = d pre @ W_hh
+        dG = xp.empty((N, 4 * H), F.dtype)    # pre-activation gradients, PyTorch's gate order
         dhc = dh_n.data.copy()                # gradient reaching each sequence's state from later steps
         dcc = dc_n.data.copy()
-        dh = xp.empty((B, H), G.dtype)
-        dc = xp.empty((B, H), G.dtype)
+        dh = xp.empty((B, H), F.dtype)
+        dc = xp.empty((B, H), F.dtype)
         for t in reversed(st.order):
             b, rows = st.bs[t], st.rows(t)
-            dh_, dc_ = dh[:b], dc[:b]
+            dh_, dc_, f, d = dh[:b], dc[:b], F[rows], dG[rows]
             xp.add(dout[rows], dhc[:b], out=dh_)
             xp.multiply(dh_, A[rows], out=dc_)
             dc_ += dcc[:b]
-            xp.multiply(F[rows, :3], dc_[:, None, :], out=dG[rows, :3])    # i, f, g
-            xp.multiply(F[rows, 3], dh_, out=dG[rows, 3])                 # o
-            xp.multiply(dc_, f[rows], out=dcc[:b])
-            xp.matmul(dG2[rows], w_hh, out=dhc[:b])
-        dx, dw_ih, db = _input_grads(ctx, dG2, x, w_ih, (need[0], need[3], need[5] or need[6]))
-        dw_hh = dG2.T @ st.all_prev(xp, S) if need[4] else None
+            xp.multiply(f.reshape(b, 4, H)[:, :2], dc_[:, None, :], out=d.reshape(b, 4, H)[:, :2])  # i, f
+            xp.multiply(f[:, 3 * H:], dc_, out=d[:, 2 * H:3 * H])                           # g
+            xp.multiply(f[:, 2 * H:3 * H], dh_, out=d[:, 3 * H:])                           # o
+            xp.multiply(dc_, Fd[rows], out=dcc[:b])
+            xp.matmul(d, w_hh, out=dhc[:b])
+        dx = dG @ w_ih if need[0] else None
+        dw_ih = dw_hh = db = None
+        if need[3] or need[5] or need[6]:
+            dwa, I = dG.T @ xa, w_ih.shape[1]  # (4H, I [+ 1]): [dW_ih | db]
+            dw_ih = xp.ascontiguousarray(dwa[:, :I]) if need[3] else None
+            db = dwa[:, I].copy() if xa.shape[1] > I else None
+        if need[4]:
+            dw_hh = dG.T @ st.all_prev(xp, S)
         return (dx, dhc if need[1] else None, dcc if need[2] else None, dw_ih, dw_hh,
                 db if need[5] else None, db.copy() if need[6] else None, None, None)
 

@@ -102,12 +102,13 @@ def _dims(op, dims, ndim):
 
 
 def flip(x, dims):
-    """Reverse the order of elements along ``dims`` (an int or a tuple)."""
+    """Reverse the order of elements along ``dims`` (an int or a tuple). A copy, as in PyTorch (the
+    reversed slice alone would be a view sharing x's memory)."""
     dims = _dims("flip", dims, x.ndim)
     if x.ndim == 0:
         return x.clone()
     return Getitem.apply(x, tuple(slice(None, None, -1) if d in dims else slice(None)
-                                  for d in range(x.ndim)))
+                                  for d in range(x.ndim))).clone()
 
 
 def _narrow_raw(x, d, start, stop):
