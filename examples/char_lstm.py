@@ -297,7 +297,7 @@ def main(argv=None):
     checkpoint()
     if step > start_step:
         print(f"trained {step - start_step} steps in {elapsed:.0f} s "
-              f"({(step - start_step) / elapsed:.2f} steps/s, {os.cpu_count()} CPU threads)")
+              f"({(step - start_step) / elapsed:.2f} steps/s on {os.cpu_count()} CPU cores)")
     print(sample(model, vocab, args.prime, args.sample_len, args.temperature, sample_gen))
     save_plot(history, args.out)
     print(f"checkpoint: {args.checkpoint} (print samples with --sample-only {args.checkpoint})")

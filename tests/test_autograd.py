@@ -406,3 +406,57 @@ def test_custom_function_is_a_node_of_the_graph(device):
     assert isinstance(y.grad_fn, Cube) and y.requires_grad
     with tg.no_grad():
         assert Cube.apply(x).grad_fn is None
+
+
+# ----------------------------------------------------------------------------- leaf gradients own their memory
+# The engine hands a leaf the gradient array it computed instead of copying it, but only when no
+# one else holds that array: these would alias otherwise.
+
+def _set_zero(t):
+    t.grad.data[...] = 0
+
+
+def test_one_gradient_array_given_to_two_leaves_is_copied(device):
+    a = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    b = tg.tensor([3.0, 4.0], device=device, requires_grad=True)
+    (a + b).backward(tg.tensor([5.0, 6.0], device=device))
+    _set_zero(a)
+    assert b.grad.tolist() == [5.0, 6.0]
+
+
+def test_the_callers_gradient_is_never_adopted(device):
+    x = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    g = tg.tensor([5.0, 6.0], device=device)
+    x.clone().backward(g)
+    _set_zero(x)
+    assert g.tolist() == [5.0, 6.0]
+
+
+def test_a_retained_gradient_and_a_leaf_gradient_do_not_alias(device):
+    x = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    h = x.clone()
+    h.retain_grad()
+    (h * 2).backward(tg.tensor([1.0, 1.0], device=device))
+    _set_zero(x)
+    assert h.grad.tolist() == [2.0, 2.0]
+
+
+def test_a_gradient_a_hook_saw_is_not_adopted(device):
+    x = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    kept = []
+    h = x * 3
+    h.register_hook(kept.append)
+    h2 = h.clone()
+    h2.backward(tg.tensor([1.0, 1.0], device=device))
+    _set_zero(x)
+    assert kept[0].tolist() == [1.0, 1.0]
+
+
+def test_fresh_gradients_are_adopted_and_stay_correct(device):
+    w = tg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device, requires_grad=True)
+    b = tg.tensor([0.5, -0.5], device=device, requires_grad=True)
+    x = tg.tensor([[1.0, 1.0], [2.0, 0.0]], device=device)
+    (x @ w + b).sum().backward()
+    assert w.grad.tolist() == [[3.0, 3.0], [1.0, 1.0]] and b.grad.tolist() == [2.0, 2.0]
+    _set_zero(w)                    # the grad is writable memory of its own
+    assert b.grad.tolist() == [2.0, 2.0]

@@ -7,10 +7,7 @@
   gradient crosses a chunk boundary, the carried state equals the state of an untruncated run,
   forgetting to detach raises instead of silently re-walking old chunks, and memory stays bounded
   by the chunk length.
-* The code blocks of docs/bptt.md run.
 """
-import pathlib
-import re
 import tracemalloc
 
 import numpy as np
@@ -21,7 +18,6 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.data import batchify, bptt_chunks
 from tinygrad_rnn.nn.utils import detach_hidden
 
-DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
 MODES = ["LSTM", "GRU", "RNN"]
 
 
@@ -209,12 +205,3 @@ def test_truncated_memory_stays_flat_while_full_bptt_grows(fused, lengths, T):
     truncated = [peak_training_memory(L, T, fused) for L in lengths]
     assert full[1] > 3 * full[0]                               # 4 times the steps: ~4 times the memory
     assert abs(truncated[1] / truncated[0] - 1) < 0.1          # the same chunk, the same memory
-
-
-def test_docs_bptt_code_blocks_run():
-    text = (DOCS / "bptt.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert blocks
-    namespace = {}
-    for block in blocks:
-        exec(compile(block, "docs/bptt.md", "exec"), namespace)

@@ -459,6 +459,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     pending = {}        # node -> gradient per output, summed as contributions arrive
     leaves = {}         # id(leaf) -> [leaf, summed gradient]
     heap, tie = [], itertools.count()
+    shared = {id(g.data) for g in root_grads}   # arrays someone else holds: a leaf must copy them
 
     def send(edge, g):
         if type(edge) is tuple:
@@ -486,8 +487,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             for ref in node._outputs:
                 t = ref()
                 if t is not None and (t._hooks or t._retains_grad) and grads[i] is not None:
+                    shared.add(id(grads[i].data))
                     if t._hooks:
                         grads[i] = _run_hooks(t, grads[i])
+                        shared.add(id(grads[i].data))
                     if t._retains_grad and capture is None:
                         t.grad = grads[i].detach() if t.grad is None and not create_graph else \
                             grads[i] if t.grad is None else t.grad + grads[i]
@@ -519,17 +522,29 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             if not retain_graph and node._saved:
                 node._saved = None
 
+        seen = set()
+        for e in leaves.values():
+            k = id(e[1].data)
+            if k in seen:           # one array handed to two leaves (x + x, or a + b from Add)
+                shared.add(k)
+            seen.add(k)
         for leaf, g in leaves.values():
             if leaf._hooks:
+                shared.add(id(g.data))
                 g = _run_hooks(leaf, g)
+                shared.add(id(g.data))
             if watch.leaf is not None:
                 watch.leaf(leaf, g)
             if capture is not None:
                 if id(leaf) in capture:
                     capture[id(leaf)] = g
             elif leaf.grad is None:
-                # own the memory: several leaves may have been handed the same gradient array
-                leaf.grad = g if create_graph else T._make(g.data.copy(), g.device)
+                if create_graph:
+                    leaf.grad = g
+                else:   # keep a fresh array nobody else holds; copy views and shared arrays
+                    d = g.data
+                    own = d.base is None and id(d) not in shared and d.flags.writeable
+                    leaf.grad = T._make(d if own else d.copy(), g.device)
             else:
                 leaf.grad = leaf.grad + g if create_graph else T._make(leaf.grad.data + g.data, g.device)
 

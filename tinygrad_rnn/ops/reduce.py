@@ -39,9 +39,10 @@ class SumTo(Function):
             raise OpError(f"sum_to_size: shape {tuple(x.shape)} cannot be summed to {tuple(shape)} "
                           f"(it is not a broadcast of it)")
         ctx.in_shape = x.shape
-        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                          if s == 1 and x.shape[lead + i] != 1)
-        return (x.sum(axis=axes, keepdims=True) if axes else x).reshape(shape)
+        inner = tuple(lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
+        if not inner:               # only leading dims (a bias): the sum has the shape already,
+            return x.sum(axis=tuple(range(lead))) if lead else x.copy()   # and owns its memory
+        return x.sum(axis=tuple(range(lead)) + inner, keepdims=True).reshape(shape)
 
     @staticmethod
     def backward(ctx, g):
