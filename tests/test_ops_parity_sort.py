@@ -78,6 +78,42 @@ def test_values_and_indices_match_numpy(device, data):
                                   np.take(np.sort(a, axis=d), (n - 1) // 2, axis=d))
 
 
+def _stable_order(a, axis, descending):
+    """The stable order by brute force (lexsort on (value key, index)); NaN is the largest value."""
+    a = np.moveaxis(a, axis, -1)
+    nan = np.isnan(a)
+    key = np.where(nan, -np.inf, -a) if descending else np.where(nan, np.inf, a)
+    idx = np.broadcast_to(np.arange(a.shape[-1]), a.shape)
+    flat_key, flat_idx = key.reshape(-1, a.shape[-1]), idx.reshape(-1, a.shape[-1])
+    order = np.stack([np.lexsort((i, k)) for i, k in zip(flat_idx, flat_key)]) if flat_key.size else \
+        flat_idx.copy()
+    return np.moveaxis(order.reshape(a.shape), -1, axis)
+
+
+@given(data=st.data())
+def test_partial_selection_picks_what_the_stable_sort_picks(device, data):
+    # few distinct values (many ties) and some NaN: sort re-sorts tied slices stably, topk, kthvalue
+    # and median find their answer by partitioning; all must name the elements, at the indices,
+    # that a brute-force stable sort names
+    shape = data.draw(tst.shapes(min_dims=1, max_side=12), label="shape")
+    a = data.draw(tst.arrays(shape=shape, dtype=np.int64, min_value=-2, max_value=3), label="a")
+    a = np.where(a == 3, np.nan, a.astype(np.float64))
+    x = tg.tensor(a, device=device)
+    d = data.draw(st.integers(0, a.ndim - 1), label="dim")
+    n = a.shape[d]
+    k = data.draw(st.integers(1, n), label="k")
+    for largest in (True, False):
+        order = _stable_order(a, d, largest)
+        np.testing.assert_array_equal(x.sort(d, descending=largest).indices.numpy(), order)
+        np.testing.assert_array_equal(x.topk(k, d, largest=largest).indices.numpy(),
+                                      np.take(order, range(k), axis=d))
+    asc = _stable_order(a, d, False)
+    np.testing.assert_array_equal(x.kthvalue(k, d).indices.numpy(), np.take(asc, k - 1, axis=d))
+    first_nan = np.argmax(np.isnan(a), axis=d)
+    np.testing.assert_array_equal(x.median(d).indices.numpy(),
+                                  np.where(np.isnan(a).any(axis=d), first_nan, np.take(asc, (n - 1) // 2, axis=d)))
+
+
 def test_ties_keep_index_order_both_ways(device):
     x = tg.tensor([1.0, 3.0, 3.0, 2.0, 3.0, 1.0], device=device)
     assert x.sort().indices.tolist() == [0, 5, 3, 1, 2, 4]
@@ -87,6 +123,10 @@ def test_ties_keep_index_order_both_ways(device):
     assert x.topk(2, largest=False).indices.tolist() == [0, 5]
     assert x.kthvalue(2).values.item() == 1.0 and x.kthvalue(2).indices.item() == 5
     assert x.kthvalue(4).indices.item() == 1
+    two = tg.tensor([[3.0, 1.0, 2.0], [1.0, 1.0, 0.0]], device=device)    # one row tied, one not
+    assert two.sort(1).indices.tolist() == [[1, 2, 0], [2, 0, 1]]
+    assert two.sort(1, descending=True).indices.tolist() == [[0, 2, 1], [0, 1, 2]]
+    assert two.sort(0).indices.tolist() == [[1, 0, 1], [0, 1, 0]]
 
 
 def test_descending_sort_of_unsigned_and_bool_tensors(device):

@@ -99,9 +99,9 @@ def test_unbatched_input_matches_pytorch(mode, fused):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_float32_defaults_match_pytorch(mode):
-    theirs = getattr(torch.nn, mode)(16, 32, num_layers=2)
-    ours = copy_from(theirs, getattr(nn, mode)(16, 32, num_layers=2))
-    x = np.random.default_rng(4).normal(size=(30, 4, 16)).astype(np.float32)
+    theirs = getattr(torch.nn, mode)(8, 16, num_layers=2)
+    ours = copy_from(theirs, getattr(nn, mode)(8, 16, num_layers=2))
+    x = np.random.default_rng(4).normal(size=(12, 3, 8)).astype(np.float32)
     out, _ = ours(tg.tensor(x))
     tout, _ = theirs(torch.tensor(x))
     np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), atol=3e-6)

@@ -228,6 +228,16 @@ def is_view_of(a, b) -> bool:
     return bool(get_array_module(a).may_share_memory(a, b))
 
 
+def may_be_true(flags) -> bool:
+    """``bool(flags.any())`` for host arrays; True for device arrays, without reading them back.
+
+    For optional work (fixing up rare cases): on a GPU, asking whether it is needed would cost a
+    device-to-host round trip, so the work is simply done."""
+    if isinstance(flags, np.ndarray):
+        return bool(flags.any())
+    return True
+
+
 def rounded(arr, digits=4):
     """Values for display: float32 noise such as 0.10000000149 shows as 0.1 (nested lists)."""
     a = np.asarray(arr)

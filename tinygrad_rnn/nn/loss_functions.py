@@ -152,7 +152,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     picked = rows[xp.arange(flat_safe.shape[0]), flat_safe]
     if picked.shape != safe.shape:
         picked = picked.reshape(safe.shape)
-    if not bool(valid.all()):
+    if backend.may_be_true(~valid):
         # zeroed by where, not by the zero weight alone: an ignored row may hold -inf (0 * inf = nan)
         picked = where(_const(valid, input), picked, 0.0)
     w = _target_weights(input, valid, safe, weight)

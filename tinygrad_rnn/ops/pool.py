@@ -132,7 +132,7 @@ class MaxPool(Function):
             taken |= winners[o]
         if x.dtype.kind == "f":
             nan = best != best
-            if nan.any():                        # PyTorch's rule: the last NaN of the window wins
+            if backend.may_be_true(nan):         # PyTorch's rule: the last NaN of the window wins
                 winners &= ~nan
                 taken = xp.zeros(best.shape, dtype=bool)
                 for o in range(stack.shape[0] - 1, -1, -1):

@@ -10,6 +10,8 @@ product of the others); with two or more, none does. ``cumprod`` does the same p
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
 from ..tensor import as_dtype
 from .common import const, normalize_dim, normalize_dims
@@ -109,7 +111,7 @@ class Cumprod(Function):
         # y_i = prod_{k<=i} x_k  =>  dL/dx_j = sum_{i>=j} g_i prod_{k<=i, k!=j} x_k
         if not bool(zero.any()):
             return after(g * out) / x, None
-        seen = xp.cumsum(zero, axis=d)              # zeros at or before each position
+        seen = xp.cumsum(zero, axis=d, dtype=np.int32)   # zeros at or before each position
         before = seen == 0                          # strictly before the first zero: divide safely
         first = zero & (seen == 1)                  # the first zero of its row
         # before the first zero, y_i with i past it are 0, so sum_{i>=j} g_i y_i / x_j is right;

@@ -123,6 +123,7 @@ class ndarray(NDArrayOperatorsMixin):
 
     def get(self, stream=None, order="C", out=None):
         """Copy to the host: a new numpy.ndarray."""
+        transfers["to_host"] += 1
         if out is not None:
             out[...] = self._a
             return out
@@ -168,20 +169,35 @@ class ndarray(NDArrayOperatorsMixin):
             raise TypeError("iteration over a 0-d array")
         return (self[i] for i in range(len(self._a)))
 
+    # Reading a value on the host (bool(), float(), int(), .item()) waits for the device and
+    # copies it back: on a GPU it is a round trip like .get(), so it is counted as one.
     def __bool__(self):
+        transfers["to_host"] += 1
         return bool(self._a)
 
     def __float__(self):
+        transfers["to_host"] += 1
         return float(self._a)
 
     def __int__(self):
+        transfers["to_host"] += 1
         return int(self._a)
 
     def __complex__(self):
+        transfers["to_host"] += 1
         return complex(self._a)
 
     def __index__(self):
+        transfers["to_host"] += 1
         return self._a.__index__()
+
+    def item(self, *args):
+        transfers["to_host"] += 1
+        return self._a.item(*args)
+
+    def tolist(self):
+        transfers["to_host"] += 1
+        return self._a.tolist()
 
     __hash__ = None   # mutable, and == is elementwise
 
@@ -203,6 +219,24 @@ class ndarray(NDArrayOperatorsMixin):
 
 def _from_host(a):
     return ndarray(np.array(a, copy=True))
+
+
+# ----------------------------------------------------------------------------- counting copies
+
+transfers = {"to_host": 0, "to_device": 0}   # copies between host and "device" since import
+
+
+class count_transfers:
+    """``with count_transfers() as c: ...`` then ``c.to_host`` / ``c.to_device``: how many copies
+    crossed the host/device boundary inside the block (a GPU's PCIe round trips)."""
+
+    def __enter__(self):
+        self._start = dict(transfers)
+        return self
+
+    def __exit__(self, *exc):
+        self.to_host = transfers["to_host"] - self._start["to_host"]
+        self.to_device = transfers["to_device"] - self._start["to_device"]
 
 
 # ----------------------------------------------------------------------------- the module
@@ -260,6 +294,7 @@ def _asarray(a, dtype=None, order=None, copy=None):
     if isinstance(a, ndarray):
         out = a._a if dtype is None else a._a.astype(dtype, copy=bool(copy))
         return ndarray(out.copy() if copy and out is a._a else out)
+    transfers["to_device"] += 1
     return ndarray(np.array(_unwrap_host_ok(a), dtype=dtype, order=order or "K", copy=True))
 
 

@@ -45,7 +45,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = max_norm / (total + 1e-6)
     # minimum() keeps a nan coefficient nan, so a nan norm shows up in every gradient as in PyTorch
     coef = xp.asarray(xp.minimum(coef, 1.0))
-    if not bool(coef == 1.0):
+    if backend.may_be_true(coef != 1.0):
         for g in grads:
             g.data *= backend.to_device(coef, g.device).astype(g.dtype)
     return Tensor._make(total, dev)
