@@ -130,7 +130,11 @@ def sort(x, dim=-1, descending=False, stable=False):
 
 
 def argsort(x, dim=-1, descending=False, stable=False):
-    return sort(x, dim, descending, stable).indices
+    """The indices of ``sort`` alone (int64, no gradient)."""
+    d = normalize_dim("argsort", dim, x.ndim)
+    if x.ndim == 0:
+        return _zero_dim(x, SortResult).indices
+    return Tensor._make(_order(x.data, d, descending).astype(np.int64, copy=False), x.device)
 
 
 def _check_k(op, k, n, dim, low):
