@@ -52,6 +52,7 @@ def test_a_training_step_peaks_near_the_activations_it_must_keep():
         kept = tracemalloc.get_traced_memory()[0] - base
         loss.backward()
         peak = tracemalloc.get_traced_memory()[1] - base
+        after_backward = tracemalloc.get_traced_memory()[0] - base
         del loss                                      # the graph's bookkeeping goes with it
         end = tracemalloc.get_traced_memory()[0] - base
     finally:
@@ -63,6 +64,9 @@ def test_a_training_step_peaks_near_the_activations_it_must_keep():
     # during backward the kept activations are freed as gradients (the size of the parameters)
     # appear: the peak stays within 1.2x the activations plus the gradients themselves
     assert peak < 1.2 * activations + params, (peak, activations, params)
+    # the graph is still alive (loss holds it), but its saved buffers are gone: only the gradients
+    # and the nodes' bookkeeping remain, far less than one tenth of the activations
+    assert after_backward - params < 0.1 * activations, (after_backward, params, activations)
     # afterwards: the gradients (plus a Python object header or two per gradient), nothing else
     headers = 2000 * len(list(model.parameters()))
     assert end < params + headers + activation, (end, params)

@@ -92,7 +92,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
-                 "_retains_grad", "_vc", "_base", "_view_epoch", "__weakref__")
+                 "_retains_grad", "_vc", "_base", "_view_epoch", "_post_hooks", "__weakref__")
     __array_ufunc__ = None      # NumPy operators defer to ours: ndarray + Tensor -> Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
@@ -102,7 +102,7 @@ class Tensor:
             else backend.get_default_device())
         self.data = _to_array(data, dtype, dev)
         self.device = dev
-        self.grad = self.grad_fn = self._hooks = self._vc = self._base = None
+        self.grad = self.grad_fn = self._hooks = self._vc = self._base = self._post_hooks = None
         self._out_index, self._retains_grad, self._requires_grad = 0, False, False
         if requires_grad:
             self.requires_grad = True
@@ -112,7 +112,7 @@ class Tensor:
         """Wrap an array already on ``device`` without any checks (the fast path ops use)."""
         t = object.__new__(cls)
         t.data, t.device, t._requires_grad, t.grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
-        t.grad = t._hooks = t._vc = t._base = None
+        t.grad = t._hooks = t._vc = t._base = t._post_hooks = None
         t._retains_grad = False
         return t
 
@@ -193,6 +193,19 @@ class Tensor:
         key = object()
         self._hooks[key] = hook
         return _HookHandle(self._hooks, key)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` on this leaf after backward has added into its ``.grad`` (what
+        data-parallel training uses to start averaging gradients). Returns a handle with ``remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        key = object()
+        self._post_hooks[key] = hook
+        return _HookHandle(self._post_hooks, key)
 
     def _default_grad(self, gradient):
         if gradient is None:
