@@ -121,7 +121,8 @@ def parse_args(argv):
     p.add_argument("--eval-every", type=int, help="validate and sample every N steps (200)")
     p.add_argument("--eval-chars", type=int, help="characters of the validation text used by the "
                    "periodic checks (65536; the final check uses all of it)")
-    p.add_argument("--checkpoint", default="char_lstm.ckpt", help="checkpoint path (char_lstm.ckpt)")
+    p.add_argument("--checkpoint", help="checkpoint path (default: --out's name with .ckpt, "
+                   "char_lstm.ckpt)")
     p.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps (100)")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after N steps as if interrupted (the "
@@ -140,6 +141,8 @@ def parse_args(argv):
     for key, value in preset.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
+    if args.checkpoint is None:
+        args.checkpoint = os.path.splitext(args.out)[0] + ".ckpt"
     if args.temperature < 0:
         p.error(f"--temperature must be >= 0, got {args.temperature}")
     for key in ("steps", "batch_size", "bptt", "eval_every", "checkpoint_every", "sample_len"):
@@ -235,7 +238,8 @@ def main(argv=None):
 
     def checkpoint():
         tg.save({"config": config, "vocab": vocab.chars, "fingerprint": corpus.fingerprint,
-                 "step": step, "model": model.state_dict(), "optim": optimizer.state_dict(),
+                 "step": step,            # also the data position: the next chunk is step % len(chunks)
+                 "model": model.state_dict(), "optim": optimizer.state_dict(),
                  "sched": scheduler.state_dict(), "rng": tg.get_rng_state(),
                  "sample_rng": sample_gen.get_state(),
                  "state": None if state is None else list(state), "history": history,
@@ -292,8 +296,9 @@ def main(argv=None):
         return {"history": history, "step": step}
 
     final = evaluate(model, valid)
-    history["valid_step"].append(step)
-    history["valid"].append(final)
+    if history["valid_step"][-1:] != [step]:            # (resuming a finished run adds nothing)
+        history["valid_step"].append(step)
+        history["valid"].append(final)
     checkpoint()
     if step > start_step:
         print(f"trained {step - start_step} steps in {elapsed:.0f} s "

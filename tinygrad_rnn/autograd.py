@@ -448,7 +448,35 @@ def _run_hooks(t, g):
     return g
 
 
+class _Callbacks(threading.local):
+    stack = ()          # one list per backward pass in progress (a hook may start another)
+
+
+_callbacks = _Callbacks()
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once at the end of the backward pass in progress, after every leaf's ``.grad``
+    is final (PyTorch's ``Variable._execution_engine.queue_callback``). Data-parallel training
+    queues its gradient averaging here."""
+    if not _callbacks.stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _callbacks.stack[-1].append(fn)
+
+
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
+    """``_run_backward``, then the callbacks queued during it (none if it raised)."""
+    queued = []
+    _callbacks.stack = _callbacks.stack + (queued,)
+    try:
+        _run_backward(roots, root_grads, retain_graph, create_graph, capture)
+        while queued:
+            queued.pop(0)()
+    finally:
+        _callbacks.stack = _callbacks.stack[:-1]
+
+
+def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
     """Back-propagate ``root_grads`` from ``roots``.
 
     Without ``capture`` gradients are added into leaves' ``.grad`` (``Tensor.backward``). With
@@ -547,6 +575,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     leaf.grad = T._make(d if own else d.copy(), g.device)
             else:
                 leaf.grad = leaf.grad + g if create_graph else T._make(leaf.grad.data + g.data, g.device)
+            if leaf._post_hooks and capture is None:
+                for hook in tuple(leaf._post_hooks.values()):
+                    hook(leaf)
 
 
 def _mark_once(node, in_grads):
