@@ -773,11 +773,12 @@ def test_norms_and_distances_match_pytorch(torch, p):
             lambda a, b: TF.pairwise_distance(a, b, p, 1e-3, True), [x, y[0]])
 
 
-@pytest.mark.xfail(reason="ops.vector_norm: for 0 < p < 1 the gradient of a zero entry in a non-zero "
-                          "vector is sign(0) * 0^(p-1) = nan; PyTorch gives 0", strict=False)
-def test_zero_entries_with_p_below_one_get_gradient_zero():
+def test_zero_entries_with_p_below_one_use_the_zero_subgradient_of_the_norm():
+    # y = t / n, n = (sum |t_j|^p)^(1/p) = 9 for t = [0, 1, 4], p = 1/2. d/dt_k sum(y)
+    # = 1/n - sum(t) / n^2 * dn/dt_k with dn/dt_k = n^(1-p) |t_k|^(p-1) sign(t_k), taken as 0 at
+    # t_k = 0 (PyTorch's subgradient): [1/9, 1/9 - 5/81 * 3, 1/9 - 5/81 * 1.5]
     y, g = grad_of(lambda t: F.normalize(t, 0.5), [[0.0, 1.0, 4.0]])
-    assert np.isfinite(g).all() and g[0, 0] == 0.0
+    np.testing.assert_allclose(g, [[1 / 9, 1 / 9 - 15 / 81, 1 / 9 - 7.5 / 81]], rtol=1e-12)
 
 
 def test_cosine_similarity_matches_pytorch_also_below_eps(torch):
