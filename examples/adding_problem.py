@@ -115,7 +115,7 @@ def state_gradients(model, x, y):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", type=int, nargs="+", default=[20, 50, 100])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[10, 50, 100])
     parser.add_argument("--steps", type=int, default=1500, help="updates per model and length")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-2)
@@ -160,7 +160,7 @@ def save_plot(curves, gradients, lengths, path):
     for kind in KINDS:
         ax.plot(range(1, len(gradients[kind]) + 1), gradients[kind], label=kind)
     ax.set(xlabel="time step t", ylabel="||dL/dh_t||", yscale="log",
-           title=f"Gradient reaching step t (L = {lengths[-1]}, trained)")
+           title=f"Gradient reaching step t, L = {lengths[-1]}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -33,7 +33,8 @@ def np_step(mode, x, state, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
     H = w_hh.shape[1]
     if mode == "LSTM":
         a = gi + gh
-        i, f, g, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+        i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+        g, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
         c = f * state[1] + i * g
         return o * np.tanh(c), c
     if mode == "GRU":
@@ -185,7 +186,8 @@ def test_repr_follows_pytorch():
     assert repr(nn.RNN(4, 3, 2, nonlinearity="relu", bias=False, batch_first=True, dropout=0.5,
                        bidirectional=True)) == \
         "RNN(4, 3, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True)"
-    assert repr(nn.RNNCell(4, 3, bias=False, nonlinearity="relu")) == "RNNCell(4, 3, bias=False, nonlinearity=relu)"
+    assert repr(nn.RNNCell(4, 3, bias=False, nonlinearity="relu")) == \
+        "RNNCell(4, 3, bias=False, nonlinearity=relu)"
     assert repr(nn.GRU(2, 2, fused=False)) == "GRU(2, 2, fused=False)"
 
 
@@ -407,7 +409,8 @@ def test_fused_and_reference_paths_give_the_same_outputs_and_gradients(cfg):
     ref, _, _ = build(cfg, fused=False)
     ffn, params = functional(fused)
     rfn, _ = functional(ref)
-    inputs = [tg.tensor(x, requires_grad=True)] + [tg.tensor(h, requires_grad=True) for h in hx or []] + params
+    hs = [tg.tensor(h, requires_grad=True) for h in hx or []]
+    inputs = [tg.tensor(x, requires_grad=True)] + hs + params
     n = len(hx or [])
 
     def call(fn):
@@ -511,7 +514,8 @@ def lstm():
 
 @pytest.mark.parametrize("call,exc,msg", [
     (lambda: lstm()(tg.zeros(5, 2, 2, 4)), ValueError, "LSTM: Expected input to be 2D or 3D, got 4D instead"),
-    (lambda: nn.RNN(4, 3)(tg.zeros(4)), ValueError, "RNN: Expected input to be 2D or 3D, got 1D tensor instead"),
+    (lambda: nn.RNN(4, 3)(tg.zeros(4)), ValueError,
+     "RNN: Expected input to be 2D or 3D, got 1D tensor instead"),
     (lambda: lstm()(tg.zeros(5, 2, 5)), RuntimeError,
      r"input.size\(-1\) must be equal to input_size. Expected 4, got 5"),
     (lambda: lstm()(tg.zeros(5, 2, 4), (tg.zeros(2, 1, 3), tg.zeros(2, 2, 3))), RuntimeError,
@@ -530,14 +534,16 @@ def lstm():
      r"RNN input dtype \(float64\) does not match weight dtype \(float32\). Convert input: "
      r"input.to\(float32\), or convert model: model.to\(float64\)"),
     (lambda: lstm()(tg.zeros(5, 2, 4), tg.zeros(2, 2, 3)), TypeError, r"hx must be a tuple \(h_0, c_0\)"),
-    (lambda: nn.LSTMCell(4, 3)(tg.zeros(2, 5)), RuntimeError, "input has inconsistent input_size: got 5 expected 4"),
+    (lambda: nn.LSTMCell(4, 3)(tg.zeros(2, 5)), RuntimeError,
+     "input has inconsistent input_size: got 5 expected 4"),
     (lambda: nn.LSTMCell(4, 3)(tg.zeros(2, 4), (tg.zeros(3, 3), tg.zeros(2, 3))), RuntimeError,
      "Input batch size 2 doesn't match hidden0 batch size 3"),
     (lambda: nn.LSTMCell(4, 3)(tg.zeros(2, 4), (tg.zeros(2, 3), tg.zeros(2, 2))), RuntimeError,
      "hidden1 has inconsistent hidden_size: got 2, expected 3"),
     (lambda: nn.GRUCell(4, 3)(tg.zeros(2, 4), tg.zeros(2, 2)), RuntimeError,
      "hidden0 has inconsistent hidden_size: got 2, expected 3"),
-    (lambda: nn.RNNCell(4, 3)(tg.zeros(2, 4, 1)), ValueError, "RNNCell: Expected input to be 1D or 2D, got 3D instead"),
+    (lambda: nn.RNNCell(4, 3)(tg.zeros(2, 4, 1)), ValueError,
+     "RNNCell: Expected input to be 1D or 2D, got 3D instead"),
     (lambda: nn.LSTMCell(4, 3)(tg.zeros(4), (tg.zeros(1, 1, 3), tg.zeros(3))), ValueError,
      r"LSTMCell: Expected hx\[0\] to be 1D or 2D, got 3D instead"),
 ])

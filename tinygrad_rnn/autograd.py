@@ -178,9 +178,17 @@ FREED_GRAPH = (
 )
 
 
+_NO_GRADS = [(False,) * n for n in range(6)]
 _STALE_VIEW = ("{op}: this view was taken from a tensor that was later changed by an in-place "
                "operation recorded in the graph, so its history is out of date. Take the view again "
                "after the in-place operation.")
+
+
+def _device_error(cls, args):
+    T = Function._tensor_cls
+    return (f"{op_name(cls)}: expected all tensors on one device, got "
+            f"{', '.join(str(t.device) for t in args if isinstance(t, T))}. "
+            f"Move them with .to(device) first.")
 
 
 def op_name(cls) -> str:
@@ -262,21 +270,31 @@ class Function:
     def apply(cls, *args, **kwargs):
         T = Function._tensor_cls
         ctx = cls.__new__(cls)
-        enabled = _mode.enabled
         arrays, needs, edges, in_meta = [], [], [], []
         dev, record, gen = None, False, 0
-        for a in args:                  # one pass: device check, unwrap, and the graph edges
+        if not _mode.enabled:           # no graph: unwrap and check devices only
+            for a in args:
+                if isinstance(a, T):
+                    if dev is None:
+                        dev = a.device
+                    elif a.device is not dev and a.device != dev:
+                        raise OpError(_device_error(cls, args))
+                    arrays.append(a.data)
+                else:
+                    arrays.append(a)
+            args_loop = ()
+        else:
+            args_loop = args
+        for a in args_loop:             # one pass: device check, unwrap, and the graph edges
             if isinstance(a, T):
                 d = a.device
                 if dev is None:
                     dev = d
                 elif d is not dev and d != dev:
-                    raise OpError(f"{op_name(cls)}: expected all tensors on one device, got "
-                                  f"{', '.join(str(t.device) for t in args if isinstance(t, T))}. "
-                                  f"Move them with .to(device) first.")
+                    raise OpError(_device_error(cls, args))
                 data = a.data
                 arrays.append(data)
-                if enabled and a._requires_grad:
+                if a._requires_grad:
                     record = True
                     needs.append(True)
                     if a._base is not None and a._view_epoch != a._vc.rebase:
@@ -295,7 +313,8 @@ class Function:
             needs.append(False)
             edges.append(None)
             in_meta.append(None)
-        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
+        ctx.needs_input_grad = tuple(needs) if record else _NO_GRADS[len(args)] if len(args) < 6 \
+            else (False,) * len(args)
         token = _fp_quiet()
         try:
             raw = cls.forward(ctx, *arrays, **kwargs)

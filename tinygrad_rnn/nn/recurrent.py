@@ -382,8 +382,9 @@ class RNNBase(Module):
             if states is not None and any(s.ndim != input.ndim for s in states):
                 got = ", ".join(f"{s.ndim}-D" for s in states)
                 head = "For batched 3-D input" if batched else "For unbatched 2-D input"
-                raise RuntimeError(f"{head}, " + (f"hx and cx should also be {input.ndim}-D but got ({got}) tensors"
-                                                  if lstm else f"hx should also be {input.ndim}-D but got {got} tensor"))
+                what = (f"hx and cx should also be {input.ndim}-D but got ({got}) tensors" if lstm else
+                        f"hx should also be {input.ndim}-D but got {got} tensor")
+                raise RuntimeError(f"{head}, {what}")
             if not batched:           # one sequence: a batch of one, time-major
                 x = input.unsqueeze(1)
                 states = None if states is None else [s.unsqueeze(1) for s in states]
