@@ -541,8 +541,8 @@ class Tensor:
 
     def __add__(self, o): return self._bin(ops.Add, o)
     def __radd__(self, o): return self._bin(ops.Add, o, True)
-    def __sub__(self, o): return self._bin(ops.Sub, o)
-    def __rsub__(self, o): return self._bin(ops.Sub, o, True)
+    def __sub__(self, o): return self._bin(_no_bool_sub(self, o), o)
+    def __rsub__(self, o): return self._bin(_no_bool_sub(self, o), o, True)
     def __mul__(self, o): return self._bin(ops.Mul, o)
     def __rmul__(self, o): return self._bin(ops.Mul, o, True)
     def __truediv__(self, o): return self._div(o)
@@ -551,9 +551,13 @@ class Tensor:
     def __rpow__(self, o): return self._bin(ops.Pow, o, True)
     def __matmul__(self, o): return ops.matmul(self, o)
     def __rmatmul__(self, o): return ops.matmul(o, self)
-    def __neg__(self): return ops.Neg.apply(self)
+    def __neg__(self):
+        if self.data.dtype.kind == "b":
+            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        return ops.Neg.apply(self)
     def __pos__(self): return self
-    def __abs__(self): return ops.Abs.apply(self)
+    def __abs__(self): return self.abs()
 
     def __lt__(self, o): return self._bin(ops.Less, o)
     def __le__(self, o): return self._bin(ops.LessEqual, o)
@@ -605,13 +609,19 @@ class Tensor:
     def exp(self): return ops.Exp.apply(self._f())
     def log(self): return ops.Log.apply(self._f())
     def sqrt(self): return ops.Sqrt.apply(self._f())
-    def abs(self): return ops.Abs.apply(self)
+    def abs(self):
+        if self.data.dtype.kind == "b":
+            raise NotImplementedError("abs is not implemented for bool tensors")
+        return ops.Abs.apply(self)
     def sign(self): return ops.Sign.apply(self)
     def sin(self): return ops.Sin.apply(self._f())
     def cos(self): return ops.Cos.apply(self._f())
     def tanh(self): return ops.Tanh.apply(self._f())
     def sigmoid(self): return ops.Sigmoid.apply(self._f())
-    def relu(self): return ops.Relu.apply(self)
+    def relu(self):
+        if self.data.dtype.kind == "b":
+            raise TypeError("Boolean inputs not supported for relu")
+        return ops.Relu.apply(self)
     def leaky_relu(self, negative_slope=0.01): return ops.LeakyRelu.apply(self, negative_slope)
     def elu(self, alpha=1.0): return ops.Elu.apply(self._f(), alpha)
     def softplus(self, beta=1.0, threshold=20.0): return ops.Softplus.apply(self._f(), beta, threshold)
@@ -824,6 +834,14 @@ class Tensor:
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         from .random import multinomial
         return multinomial(self, num_samples, replacement, generator)
+
+
+def _no_bool_sub(a, b):
+    """PyTorch refuses ``-`` with bool operands (a mask is inverted with ``~``)."""
+    if a.data.dtype.kind == "b" or isinstance(b, bool) or (type(b) is Tensor and b.data.dtype.kind == "b"):
+        raise TypeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                        "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    return ops.Sub
 
 
 def _replaced_by(old, value):

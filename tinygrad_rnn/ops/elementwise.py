@@ -350,7 +350,7 @@ class Sign(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return ctx.xp(x).sign(x)
+        return x.copy() if x.dtype.kind == "b" else ctx.xp(x).sign(x)   # sign(True) is True
 
     @staticmethod
     def backward(ctx, g):

@@ -172,10 +172,16 @@ class VectorNorm(Function):
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
         xp = ctx.xp(x)
+        a = xp.abs(x)
+        # scaled by the largest |x| so that tiny (1e-165) or huge entries neither underflow nor
+        # overflow when raised to the power p
+        m = a.max(axis=dims, keepdims=True) if x.size else xp.ones((1,) * x.ndim, x.dtype)
+        m = xp.where((m > 0) & xp.isfinite(m), m, 1).astype(x.dtype, copy=False)
+        r = a / m
         if p == 2:
-            s = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
+            s = xp.sqrt((r * r).sum(axis=dims, keepdims=True)) * m
         else:
-            s = (xp.abs(x) ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
+            s = (r ** p).sum(axis=dims, keepdims=True) ** (1.0 / p) * m
         ctx.p, ctx.kept = p, s.shape
         out = s if keepdim else s.reshape(tuple(n for i, n in enumerate(x.shape)
                                                 if dims is not None and i not in dims))
@@ -191,12 +197,12 @@ class VectorNorm(Function):
         safe = where(zero, 1.0, norm)
         # d/dx_i ||x||_p = sign(x_i) |x_i|^(p-1) / ||x||_p^(p-1)  (= x_i / ||x|| for p = 2)
         if p == 2:
-            grad = g * x / safe
+            grad = g * (x / safe)
         else:
             # a zero entry gets 0 (sign 0), also for p < 1 where 0^(p-1) is infinite (PyTorch):
             # its |x| is replaced by 1 so that no inf * 0 = nan is ever formed
             abs_safe = where(const(x.data == 0, x), 1.0, x.abs())
-            grad = g * x.sign() * abs_safe ** (p - 1) / safe ** (p - 1)
+            grad = g * x.sign() * (abs_safe / safe) ** (p - 1)
         return where(zero, 0.0, grad), None, None, None
 
 

@@ -202,6 +202,8 @@ class Hypot(Function):
 
 
 def square(x):
+    if x.dtype.kind == "b":         # PyTorch squares bools as integers
+        x = x.long()
     return x * x
 
 
