@@ -460,3 +460,26 @@ def test_fresh_gradients_are_adopted_and_stay_correct(device):
     assert w.grad.tolist() == [[3.0, 3.0], [1.0, 1.0]] and b.grad.tolist() == [2.0, 2.0]
     _set_zero(w)                    # the grad is writable memory of its own
     assert b.grad.tolist() == [2.0, 2.0]
+
+
+def test_hooks_on_intermediates_fire_even_after_the_tensor_object_is_gone():
+    # h = cell(x, h) in a loop rebinds h: every step's hook must still fire (as in PyTorch)
+    w = tg.tensor([0.5], requires_grad=True)
+    seen = []
+    h = tg.tensor([1.0])
+    for t in range(4):
+        h = (h * w).tanh()
+        h.register_hook(lambda g, t=t: seen.append((t, round(g.item(), 6))))
+    h.sum().backward()
+    assert [t for t, _ in seen] == [3, 2, 1, 0]
+    # d loss / d h_3 = 1; each step back multiplies by w (1 - h_t^2), so the gradients shrink
+    assert seen[0][1] == 1.0 and all(a[1] > b[1] for a, b in zip(seen, seen[1:]))
+
+
+def test_a_removed_hook_on_an_intermediate_does_not_fire():
+    x = tg.tensor([1.0], requires_grad=True)
+    y = x * 2
+    handle = y.register_hook(lambda g: g * 100)
+    handle.remove()
+    y.sum().backward()
+    assert x.grad.item() == 2.0

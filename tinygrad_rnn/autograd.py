@@ -224,6 +224,7 @@ class Function:
     out_device = None             # set by forward when outputs live on another device (ToDevice)
     # per-node state; class defaults so that nodes which need none pay nothing for it
     _to_save, _non_diff, _saved, _versions = None, (), (), ()
+    _out_hooks = None             # {output index: {key: hook}} from Tensor.register_hook
 
     @staticmethod
     def forward(ctx, *args):
@@ -459,12 +460,16 @@ def _fit(g, meta, node):
     return g
 
 
-def _run_hooks(t, g):
-    for hook in t._hooks.values():
+def _call_hooks(hooks, g):
+    for hook in list(hooks.values()):
         r = hook(g)
         if r is not None:
             g = r
     return g
+
+
+def _run_hooks(t, g):
+    return _call_hooks(t._hooks, g)
 
 
 class _Callbacks(threading.local):
@@ -530,15 +535,18 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
         while heap:
             node = pop(heap)[2]
             grads = pending.pop(node)
+            if node._out_hooks is not None:
+                for i, hooks in node._out_hooks.items():
+                    if grads[i] is not None and hooks:
+                        shared.add(id(grads[i].data))
+                        grads[i] = _call_hooks(hooks, grads[i])
+                        shared.add(id(grads[i].data))
             i = 0
             for ref in node._outputs:
                 t = ref()
-                if t is not None and (t._hooks or t._retains_grad) and grads[i] is not None:
+                if t is not None and t._retains_grad and grads[i] is not None:
                     shared.add(id(grads[i].data))
-                    if t._hooks:
-                        grads[i] = _run_hooks(t, grads[i])
-                        shared.add(id(grads[i].data))
-                    if t._retains_grad and capture is None:
+                    if capture is None:
                         t.grad = grads[i].detach() if t.grad is None and not create_graph else \
                             grads[i] if t.grad is None else t.grad + grads[i]
                 if capture is not None and (node, i) in capture:

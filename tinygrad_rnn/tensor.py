@@ -188,11 +188,20 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""
         if not self._requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
-        if self._hooks is None:
-            self._hooks = {}
         key = object()
-        self._hooks[key] = hook
-        return _HookHandle(self._hooks, key)
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+        else:
+            # kept on the graph node, as PyTorch does: the hook fires even if this tensor object is
+            # gone by the time backward runs (h = cell(x, h) in a loop, hooking every h)
+            node = self.grad_fn
+            if node._out_hooks is None:
+                node._out_hooks = {}
+            hooks = node._out_hooks.setdefault(self._out_index, {})
+        hooks[key] = hook
+        return _HookHandle(hooks, key)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(self)`` on this leaf after backward has added into its ``.grad`` (what
