@@ -96,16 +96,15 @@ def main(argv=None):
             print(f"update {step:3d}  loss {losses[-1]:.3f}  {pairs}  '{guess}'")
 
     probs = scores[:, 0].softmax(1).tolist()
-    print("probability of each next character after the last update:")
+    print("probability of each next character, at the last update:")
     print(" " * 20 + " ".join(f"{c:>5s}" for c in VOCAB))
     for t, (c, row) in enumerate(zip(word[:-1], probs)):
         print(f"  step {t}, after '{c}' " + " ".join(f"{p:5.2f}" for p in row))
     spelled = spell(model, "h", len(word))
     print(f"from 'h' on its own: '{spelled}'")
 
-    # the last step's graph: draw who uses weight_hh, and count the arrows leaving it
-    names = {name.replace("rnn.", "").replace("out.", "W_hy ").replace("_l0", ""): p
-             for name, p in model.named_parameters()}
+    # the last update's graph: weight_hh is one node; count the arrows leaving it
+    names = {name.replace("_l0", ""): p for name, p in model.named_parameters()}   # rnn.weight_hh, ...
     dot = viz.to_dot(loss, names=names)
     uses = dot.count(f'"t{id(model.rnn.weight_hh_l0)}" ->')
     print(f"unrolled graph: weight_hh is one node used at {uses} time steps")

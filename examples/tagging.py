@@ -11,10 +11,10 @@ The data are real: the Python standard library's own ``.py`` files (found with `
 fixed sorted list; every fifth file is held out for testing). The standard ``tokenize`` module
 labels each character with its token class: name, keyword, number, string, operator, comment,
 or space (whitespace and line breaks between tokens). The network sees only the characters,
-in windows of 128, and must learn the classes. A full run (about a minute on 2 cores) labels
-96.8% of the held-out characters correctly, against 31.0% for always guessing the most common
-class (string); it prints a tagged snippet and the accuracy per class, and saves the accuracy
-curve.
+in windows of 128, and must learn the classes. A full run (about a minute on 2 cores, Python
+3.11's standard library) labels 96.8% of the held-out characters correctly, against 31.0% for
+always guessing the most common class (string); it prints a tagged snippet and the accuracy per
+class, and saves the accuracy curve.
 
     python examples/tagging.py            # 8 epochs over ~380,000 characters, saves tagging.png
     python examples/tagging.py --quick    # a few seconds

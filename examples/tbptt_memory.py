@@ -12,8 +12,9 @@ dependencies longer than T steps cannot be learned (docs/bptt.md).
 For each L from 256 to 4096 the script runs one forward and backward pass of an LSTM (batch 8,
 16 inputs, 64 hidden units) over the whole sequence, and one pass in chunks of T = 32, and records
 the peak memory the arrays take (``tracemalloc``, which NumPy reports its allocations to). In a
-full run (under a minute) full BPTT's peak grows in proportion to L, from 10 MiB at L = 256 to
-about 150 MiB at L = 4096, while truncated BPTT stays flat at 1.2 MiB; it saves the plot.
+full run (about 10 seconds) full BPTT's peak grows in proportion to L, from 6.4 MiB at L = 256 to
+100 MiB at L = 4096 (25 KiB per step), while truncated BPTT stays flat at 1.0 to 1.1 MiB; it saves
+the plot.
 
     python examples/tbptt_memory.py            # L = 256 ... 4096, saves tbptt_memory.png
     python examples/tbptt_memory.py --quick    # L = 64 ... 256

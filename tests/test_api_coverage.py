@@ -29,7 +29,8 @@ TENSOR_METHODS = _names("""
     log_softmax logical_and logical_not logical_or logical_xor logsumexp long lt masked_fill
     masked_fill_ masked_select matmul max maximum mean median min minimum mm moveaxis movedim mul mul_
     multinomial mv nan_to_num narrow ne neg new_empty new_full new_ones new_tensor new_zeros nonzero
-    norm numel numpy outer permute pow prod reciprocal register_hook relu remainder repeat
+    norm numel numpy outer permute pow prod reciprocal register_hook
+    register_post_accumulate_grad_hook relu remainder repeat
     repeat_interleave requires_grad_ reshape reshape_as retain_grad roll round rsqrt scatter scatter_
     scatter_add scatter_add_ sigmoid sign sin sinh size softmax sort split sqrt square squeeze std sub
     sub_ sum sum_to_size swapaxes swapdims t take_along_dim tan tanh tile to tolist topk transpose tril
@@ -100,6 +101,13 @@ NAMESPACES = {
     """),
     "data": _names("ConcatDataset DataLoader Dataset Subset TensorDataset default_collate "
                    "get_worker_info random_split"),
+    "data.distributed": _names("DistributedSampler"),
+    "distributed": _names("""
+        ReduceOp all_gather all_gather_object all_reduce barrier broadcast broadcast_object_list
+        destroy_process_group get_backend get_rank get_world_size init_process_group is_available
+        is_initialized is_mpi_available is_nccl_available
+    """),
+    "nn.parallel": _names("DistributedDataParallel"),
     "linalg": _names("matrix_norm norm vector_norm"),
     "cuda": _names("device_count is_available synchronize"),
     "autograd": _names("Function detect_anomaly enable_grad grad no_grad set_detect_anomaly "
@@ -111,7 +119,8 @@ TORCH_NAMESPACES = {"nn": "torch.nn", "nn.functional": "torch.nn.functional", "n
                     "nn.utils": "torch.nn.utils", "nn.utils.rnn": "torch.nn.utils.rnn",
                     "optim": "torch.optim", "optim.lr_scheduler": "torch.optim.lr_scheduler",
                     "data": "torch.utils.data", "linalg": "torch.linalg", "cuda": "torch.cuda",
-                    "autograd": "torch.autograd"}
+                    "autograd": "torch.autograd", "data.distributed": "torch.utils.data.distributed",
+                    "distributed": "torch.distributed", "nn.parallel": "torch.nn.parallel"}
 
 MODULE_METHODS = _names("""
     add_module apply buffers children cpu cuda double eval extra_repr float forward get_buffer

@@ -324,8 +324,11 @@ def test_a_prime_outside_the_vocabulary_is_an_error(tmp_path, capsys):
     assert "--prime: CharVocab.encode: 1 character(s) not in the vocabulary" in capsys.readouterr().err
 
 
-def test_a_short_run_on_each_device_reports_its_loss(device, tmp_path, capsys):
-    cl.main(quick_args(tmp_path, "dev", "--device", device, "--steps", "4", "--max-chars", "20000"))
+def test_a_short_run_on_each_device_reports_its_loss_and_checkpoints_beside_its_plot(
+        device, tmp_path, capsys):
+    cl.main(["--quick", "--device", device, "--steps", "4", "--max-chars", "20000",
+             "--out", str(tmp_path / "dev.png")])
     lines = capsys.readouterr().out.splitlines()
     assert f"on {device}" in lines[1]
     assert LINE.match(lines[-1])
+    assert tg.load(tmp_path / "dev.ckpt")["step"] == 4        # no --checkpoint: named after --out

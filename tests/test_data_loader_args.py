@@ -131,7 +131,7 @@ def test_get_worker_info_is_none_in_the_main_process():
     ({"multiprocessing_context": "fork"}, ValueError, "multiprocessing_context can only be used with multi"),
     ({"num_workers": 1, "multiprocessing_context": "teleport"}, ValueError, "should specify a valid start method"),
     ({"num_workers": 1, "worker_init_fn": 3}, TypeError, "worker_init_fn must be callable"),
-    ({"sampler": [0, 1]}, NotImplementedError, "sampler= is not supported"),
+    ({"sampler": [0, 1], "shuffle": True}, ValueError, "sampler option is mutually exclusive with shuffle"),
     ({"batch_sampler": [[0, 1]]}, NotImplementedError, "batch_sampler= is not supported"),
 ])
 def test_invalid_arguments_raise_clear_errors(kwargs, error, message):

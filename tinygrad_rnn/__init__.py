@@ -62,6 +62,7 @@ from . import data, datasets  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from . import optim  # noqa: E402
 from . import nn  # noqa: E402
+from . import distributed  # noqa: E402  (mpi4py/cupy are imported by init_process_group only)
 from . import debug  # noqa: E402
 
 # PyTorch spells these torch.autograd.*; they live in debug.py to keep the engine small.

@@ -18,6 +18,11 @@ sends each back pickled through its own queue; the main process takes batch ``b`
 ``b % n``, so batches arrive in the same order, with the same contents, as with ``num_workers=0``. Each worker seeds ``tinygrad_rnn``'s default generator,
 ``random`` and ``numpy.random`` from the epoch seed and its id (``get_worker_info().seed``), then
 calls ``worker_init_fn(worker_id)``.
+
+With ``sampler=`` the epoch's order is whatever the sampler yields when the epoch starts (asked
+once per ``iter(loader)``, in the main process); a resumed epoch asks the sampler again and skips
+the batches already done, so it continues exactly when the sampler repeats its order: for
+``DistributedSampler`` call ``set_epoch(epoch)`` with the interrupted epoch before ``iter``.
 """
 from __future__ import annotations
 
@@ -280,7 +285,8 @@ class DataLoader:
     one batch; ``prefetch_factor`` (default 2) batches per worker are built ahead;
     ``persistent_workers`` keeps the processes from one epoch to the next. ``pin_memory``,
     ``pin_memory_device`` and ``in_order`` are accepted and change nothing (batches always come in
-    order). ``sampler`` and ``batch_sampler`` are not supported.
+    order). ``sampler`` (any iterable of dataset indices, e.g. ``DistributedSampler``; not with
+    ``shuffle=True``) decides the order and the epoch's length; ``batch_sampler`` is not supported.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
@@ -290,10 +296,11 @@ class DataLoader:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                        or batch_size < 1):
             raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
-        for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
-            if value is not None:
-                raise NotImplementedError(f"DataLoader: {name}= is not supported; use shuffle=True (with "
-                                          "generator= for a seeded order) or a data.Subset for a fixed order")
+        if batch_sampler is not None:
+            raise NotImplementedError("DataLoader: batch_sampler= is not supported; use sampler= (an "
+                                      "iterable of indices) with batch_size=")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError("DataLoader: num_workers option should be non-negative; use num_workers=0 to disable "
                              f"multiprocessing (got {num_workers!r})")
@@ -319,6 +326,7 @@ class DataLoader:
         if worker_init_fn is not None and not callable(worker_init_fn):
             raise TypeError(f"DataLoader: worker_init_fn must be callable, got {type(worker_init_fn).__name__}")
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, bool(shuffle)
+        self.sampler = sampler
         self.drop_last, self.generator = bool(drop_last), generator
         self.collate_fn = collate_fn
         self.num_workers, self.timeout, self.worker_init_fn = num_workers, timeout, worker_init_fn
@@ -331,7 +339,9 @@ class DataLoader:
         self._in_epoch, self._epoch_seed, self._batches_done, self._resume = False, None, 0, None
 
     def __len__(self):
-        n = len(self.dataset)
+        return self._num_batches(len(self.dataset) if self.sampler is None else len(self.sampler))
+
+    def _num_batches(self, n):
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
@@ -354,6 +364,10 @@ class DataLoader:
 
     # ------------------------------------------------------------------ iteration
     def _order(self, seed):
+        if self.sampler is not None:        # the sampler decides the order (and the epoch's length)
+            if hasattr(self.sampler, "_epoch_indices"):
+                return self.sampler._epoch_indices()
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle or seed is None:
             return np.arange(n, dtype=np.int64)
@@ -381,7 +395,7 @@ class DataLoader:
         return order[b * step:(b + 1) * step]
 
     def _batches(self, order, skip):
-        for b in range(skip, len(self)):
+        for b in range(skip, self._num_batches(len(order))):
             batch = self._fetch(self._indices(order, b))
             self._batches_done = b + 1
             yield batch
@@ -401,8 +415,9 @@ class DataLoader:
         else:                       # each iterator has its own workers, as in PyTorch
             workers = _Workers(self, seed)
         try:
-            epoch_id = workers.start_epoch([(b, self._indices(order, b)) for b in range(skip, len(self))])
-            for b in range(skip, len(self)):
+            n_batches = self._num_batches(len(order))
+            epoch_id = workers.start_epoch([(b, self._indices(order, b)) for b in range(skip, n_batches)])
+            for b in range(skip, n_batches):
                 batch = workers.get(b, epoch_id)
                 self._batches_done = b + 1
                 yield batch

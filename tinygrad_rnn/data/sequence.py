@@ -26,17 +26,23 @@ def _as_tensor(data, who):
         raise TypeError(f"{who}: expected a Tensor or an array, got {type(data).__name__}") from e
 
 
-def batchify(data, batch_size, batch_first=False):
+def batchify(data, batch_size, batch_first=False, num_replicas=None, rank=None):
     """Cut a sequence into ``batch_size`` equal contiguous streams, dropping the tail that is left.
 
     ``data``: ``(L, *F)`` -> ``(L // B, B, *F)`` (time first, the default, as RNNs expect), or
     ``(B, L // B, *F)`` with ``batch_first=True``. Stream ``b`` is
     ``data[b * (L // B) : (b + 1) * (L // B)]``, so reading down one column follows the original
     order. The result is a new tensor without history.
+
+    Data-parallel truncated BPTT: with ``num_replicas=R`` and ``rank=r`` only this rank's share
+    is returned, the B / R streams ``r * B/R .. (r + 1) * B/R - 1`` (``(L // B, B / R, *F)``);
+    concatenating the ranks' shares along the batch dimension gives the one-process result, so R
+    ranks train on the same B streams as one process would. B must be divisible by R.
     """
     data = _as_tensor(data, "batchify")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batchify: batch_size must be a positive integer, got {batch_size!r}")
+    lo, hi = _share(batch_size, num_replicas, rank)
     if data.ndim == 0:
         raise ValueError("batchify: expected a sequence with at least one dimension (L, *F), "
                          "got a 0-d tensor")
@@ -45,10 +51,29 @@ def batchify(data, batch_size, batch_first=False):
         raise ValueError(f"batchify: a sequence of length {data.shape[0]} cannot be cut into "
                          f"{batch_size} streams of at least one step")
     rest = data.shape[1:]
-    arr = data.data[:length * batch_size].reshape((batch_size, length) + rest)
+    arr = data.data[:length * batch_size].reshape((batch_size, length) + rest)[lo:hi]
     if not batch_first:
         arr = arr.swapaxes(0, 1)
     return Tensor._make(data.device.xp.ascontiguousarray(arr), data.device)
+
+
+def _share(batch_size, num_replicas, rank):
+    """The streams ``[lo, hi)`` that rank ``rank`` of ``num_replicas`` reads (all of them by default)."""
+    if num_replicas is None and rank is None:
+        return 0, batch_size
+    if num_replicas is None or rank is None:
+        raise ValueError("batchify: pass both num_replicas= and rank= (e.g. from "
+                         "distributed.get_world_size() and get_rank()), or neither")
+    if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or num_replicas < 1:
+        raise ValueError(f"batchify: num_replicas must be a positive integer, got {num_replicas!r}")
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < num_replicas:
+        raise ValueError(f"batchify: Invalid rank {rank!r}, rank should be in the interval "
+                         f"[0, {num_replicas - 1}]")
+    if batch_size % num_replicas:
+        raise ValueError(f"batchify: batch_size={batch_size} streams cannot be shared equally by "
+                         f"num_replicas={num_replicas} ranks; use a batch_size divisible by {num_replicas}")
+    share = batch_size // num_replicas
+    return rank * share, (rank + 1) * share
 
 
 def bptt_chunks(data, chunk_len, batch_first=False, drop_last=False):

@@ -122,6 +122,15 @@ def _with_bias(xp, w_ih, b_ih, b_hh):
     return xp.concatenate((w_ih, (b_ih + b_hh)[:, None]), axis=1)
 
 
+def _recurrent_product(xp, w, hp, buf):
+    """One step's ``h @ W^T``, ``(b, G)``, computed as ``W @ h^T`` ``(G, b)`` into ``buf`` and
+    returned as a transposed view: for a batch much smaller than G this orientation of the matrix
+    product is the faster one (about 25% at H = 512 with OpenBLAS), and W needs no transposed copy."""
+    out = buf[:w.shape[0] * hp.shape[0]].reshape(w.shape[0], hp.shape[0])
+    xp.matmul(w, hp.T, out=out)
+    return out.T
+
+
 def _start_state(xp, S, steps, h0):
     if h0 is None:
         S[steps.init] = 0
@@ -172,12 +181,12 @@ class LSTMSequence(Function):
         # G: every step's gates, (N, 4H) in the order i, f, o, g; first the input projections of
         # all steps at once, then each step adds h @ W_hh^T and turns them into gate values in place
         G = xa @ _lstm_forward_weights(xp, _with_bias(xp, w_ih, b_ih, b_hh), H).T
-        whh_t = xp.ascontiguousarray(_lstm_forward_weights(xp, w_hh, H).T)   # (H, 4H)
+        whh = _lstm_forward_weights(xp, w_hh, H)
         S = xp.empty((N + B, H), dt)          # hidden states (see _Steps)
         C = xp.empty((N + B, H), dt)          # cell states, same layout
         _start_state(xp, S, st, h0)
         _start_state(xp, C, st, c0)
-        hh = xp.empty((B, 4 * H), dt)
+        hh = xp.empty(4 * H * B, dt)
         tc = xp.empty((B, H), dt)
         tmp = xp.empty((B, 3 * H), dt)
         if record:
@@ -188,8 +197,7 @@ class LSTMSequence(Function):
             b, rows, orows = st.bs[t], st.rows(t), st.out_rows(t)
             g = G[rows]
             cp = st.prev(xp, C, t)
-            xp.matmul(st.prev(xp, S, t), whh_t, out=hh[:b])
-            g += hh[:b]
+            g += _recurrent_product(xp, whh, st.prev(xp, S, t), hh)
             xp.tanh(g, out=g)
             sig = g[:, :3 * H]                # i, f, o: (1 + tanh) / 2
             sig *= 0.5
@@ -301,28 +309,28 @@ class GRUSequence(Function):
             w = w_ih
         # G: (N, 3H) r, z, n; the input projections of all steps, then each step's gate values
         G = xa @ _gru_forward_weights(xp, w, H).T
-        whh_t = xp.ascontiguousarray(_gru_forward_weights(xp, w_hh, H).T)   # (H, 3H)
+        whh = _gru_forward_weights(xp, w_hh, H)
         S = xp.empty((N + B, H), dt)
         HN = xp.empty((N, H), dt)              # W_hn h + b_hn of every step (r multiplies it)
         _start_state(xp, S, st, h0)
-        hh = xp.empty((B, 3 * H), dt)
+        hh = xp.empty(3 * H * B, dt)
         tmp = xp.empty((B, H), dt)
         if record:
             FZ = xp.empty((N, H), dt)
         for t in st.order:
             b, rows, orows = st.bs[t], st.rows(t), st.out_rows(t)
             g, hp, tmp_ = G[rows], st.prev(xp, S, t), tmp[:b]
-            xp.matmul(hp, whh_t, out=hh[:b])
+            hh_ = _recurrent_product(xp, whh, hp, hh)                      # (b, 3H)
             rz = g[:, :2 * H]
-            rz += hh[:b, :2 * H]
+            rz += hh_[:, :2 * H]
             xp.tanh(rz, out=rz)
             rz *= 0.5
             rz += 0.5
             r, z, n, hn = g[:, :H], g[:, H:2 * H], g[:, 2 * H:], HN[rows]
             if b_ih is not None:
-                xp.add(hh[:b, 2 * H:], b_hn, out=hn)
+                xp.add(hh_[:, 2 * H:], b_hn, out=hn)
             else:
-                hn[...] = hh[:b, 2 * H:]
+                hn[...] = hh_[:, 2 * H:]
             xp.multiply(r, hn, out=tmp_)
             n += tmp_
             xp.tanh(n, out=n)
@@ -415,13 +423,10 @@ class RNNSequence(Function):
         if b_ih is not None:
             out += b_ih + b_hh
         _start_state(xp, S, st, h0)
-        whh_t = xp.ascontiguousarray(w_hh.T)
-        hh = xp.empty((st.B, H), dt)
+        hh = xp.empty(H * st.B, dt)
         for t in st.order:
-            b = st.bs[t]
             h = S[st.out_rows(t)]
-            xp.matmul(st.prev(xp, S, t), whh_t, out=hh[:b])
-            h += hh[:b]
+            h += _recurrent_product(xp, w_hh, st.prev(xp, S, t), hh)
             if ctx.relu:
                 xp.maximum(h, 0, out=h)
             else:
