@@ -166,6 +166,7 @@ class Worker:
                 environ.pop(key, None)
             else:
                 environ[key] = value
+        # the workers import this package and tinygrad_rnn from this checkout
         environ["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks", "--worker", lib, "--threads",
                                       str(threads), "--clock", clock], cwd=ROOT, stdin=subprocess.PIPE,
@@ -276,12 +277,17 @@ def run_bptt_memory(quick):
         lengths, T, batch, hidden, inputs = [32, 64], 8, 4, 16, 8
     else:
         lengths, T, batch, hidden, inputs = bm.FULL_LENGTHS, 32, 32, 128, 8
-    rows = []
-    for L in lengths:
-        full, full_s = bm.run_subprocess(L, L, batch, hidden, inputs, True)
-        trunc, trunc_s = bm.run_subprocess(L, T, batch, hidden, inputs, True)
-        rows.append({"L": L, "full_bytes": full, "truncated_bytes": trunc, "full_seconds": full_s,
-                     "truncated_seconds": trunc_s})
+    # each measurement is its own process, so peaks do not mix; quick runs two at a time (its
+    # timings are not reported), a full run one at a time (they are, in the JSON)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=2 if quick else 1) as pool:
+        jobs = [(pool.submit(bm.run_subprocess, L, L, batch, hidden, inputs, True),
+                 pool.submit(bm.run_subprocess, L, T, batch, hidden, inputs, True)) for L in lengths]
+        rows = []
+        for L, (full_job, trunc_job) in zip(lengths, jobs):
+            (full, full_s), (trunc, trunc_s) = full_job.result(), trunc_job.result()
+            rows.append({"L": L, "full_bytes": full, "truncated_bytes": trunc, "full_seconds": full_s,
+                         "truncated_seconds": trunc_s})
     return {"T": T, "batch": batch, "hidden": hidden, "inputs": inputs, "rows": rows}
 
 
@@ -291,7 +297,8 @@ def run_openblas(threads, quick, rounds, round_time, blas, clock="wall"):
     if (blas.get("name") or "").lower().find("openblas") < 0 and \
             (blas.get("runtime") or {}).get("internal_api") != "openblas":
         return {"skipped": f"NumPy's BLAS is {blas.get('name')}, not OpenBLAS"}
-    variants = {"default": {"OPENBLAS_CORETYPE": None}, OPENBLAS_CORETYPE: {"OPENBLAS_CORETYPE": OPENBLAS_CORETYPE}}
+    variants = {"default": {"OPENBLAS_CORETYPE": None},           # None: unset, whatever the caller had
+                OPENBLAS_CORETYPE: {"OPENBLAS_CORETYPE": OPENBLAS_CORETYPE}}
     workers = {label: Worker("tinygrad_rnn", threads, label=label, env=env, clock=clock)
                for label, env in variants.items()}
     try:
@@ -380,7 +387,8 @@ def table(rows, libs):
     """Markdown table: one row per timed workload; a cell is "median (fastest-slowest round)"."""
     peers = [lib for lib in libs if lib in W.PEERS]
     has_torch = "torch" in libs
-    head = ["workload", "unit", "tinygrad_rnn"] + (["torch", "tinygrad_rnn / torch"] if has_torch else []) + peers
+    head = (["workload", "unit", "tinygrad_rnn"] + (["torch", "tinygrad_rnn / torch"] if has_torch else [])
+            + peers)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         w, res = W.WORKLOADS[row["workload"]], row["results"]
@@ -442,11 +450,13 @@ def facts_lines(facts, libs, quick, rounds):
         + "".join(f"; {lib} not usable ({err})" for lib, err in facts["missing"].items()) + ".",
         f"- {'`--quick` run (tiny sizes: not figures to quote); ' if quick else ''}median of {rounds} "
         f"alternating rounds; a cell is median (fastest-slowest round)"
-        + ("; **CPU time** of each worker (`--clock cpu`), not wall time" if facts.get("clock") == "cpu" else "")
+        + ("; **CPU time** of each worker (`--clock cpu`), not wall time"
+           if facts.get("clock") == "cpu" else "")
         + ".",
     ]
     if facts["load_before"] is not None:
-        lines.append(f"- Load average (1 min) before the run: {facts['load_before']:.2f} on {facts['cores']} cores"
+        lines.append(f"- Load average (1 min) before the run: {facts['load_before']:.2f} on "
+                     f"{facts['cores']} cores"
                      + (" — **the machine was busy with other jobs: these figures were taken under load "
                         "and are rough**." if busy(facts) else "."))
     return lines
@@ -462,17 +472,20 @@ def results_markdown(report):
         out += ["", table(report["rows"], libs), ""]
         for r in report["rows"]:
             w = W.WORKLOADS[r["workload"]]
-            out += [f"- `{w.name}`: {w.title}" + (f" (quick sizes: {sizes_text(r['sizes'])})" if report["quick"] else "") + "."]
+            quick = f" (quick sizes: {sizes_text(r['sizes'])})" if report["quick"] else ""
+            out += [f"- `{w.name}`: {w.title}{quick}."]
         if report["blank_reasons"]:
             out += ["- A blank cell: the library cannot express the workload (" +
                     "; ".join(sorted(report["blank_reasons"])) + ")."]
         rate = char_rates(report["rows"])
         if rate:
-            out += ["- char_lstm in steps per second: " + ", ".join(f"{lib} {r:.2f}" for lib, r in rate.items()) + "."]
+            out += ["- char_lstm in steps per second: "
+                    + ", ".join(f"{lib} {r:.2f}" for lib, r in rate.items()) + "."]
         if report["warnings"]:
             out += ["- Warning: " + "; ".join(report["warnings"]) + "."]
         if report.get("chart"):
-            out += ["", f"![Time per step relative to {report['chart_base']} (lower is faster)](img/{report['chart']})"]
+            out += ["", f"![Time per step relative to {report['chart_base']} (lower is faster)]"
+                        f"(img/{report['chart']})"]
     mem = report.get("bptt_memory")
     if mem:
         out += ["", f"Peak memory that one training pass adds (`tracemalloc`), LSTM({mem['inputs']}, "
@@ -501,7 +514,8 @@ def char_rates(rows):
     return {}
 
 
-BEGIN, END = "<!-- benchmarks:{}:begin (written by python -m benchmarks --write-docs) -->", "<!-- benchmarks:{}:end -->"
+BEGIN = "<!-- benchmarks:{}:begin (written by python -m benchmarks --write-docs) -->"
+END = "<!-- benchmarks:{}:end -->"
 
 
 def replace_block(text, key, body):
@@ -541,7 +555,8 @@ def chart(report, path):
             ax.bar_label(bars, labels=[f"{x:.2f}" for x in xs], fontsize=7, padding=2)
     ax.set_xscale("log")
     lo, hi = ax.get_xlim()
-    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500) if lo <= t <= hi]
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
+             if lo <= t <= hi]
     ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda t, _: f"{t:g}x"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -551,7 +566,8 @@ def chart(report, path):
     name = {"torch": "PyTorch"}.get(base, base)
     ax.set_xlabel(f"time per step / {name}'s (log scale; < 1x is faster than {name})")
     facts = report["machine"]
-    ax.set_title(f"Time per step relative to {name}: {facts['cpu']}, {threads_text(facts['threads'])} per library"
+    ax.set_title(f"Time per step relative to {name}: {facts['cpu']}, "
+                 f"{threads_text(facts['threads'])} per library"
                  + (" (under load)" if busy(facts) else ""), fontsize=9)
     ax.grid(True, axis="x", which="both", alpha=0.3)
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=len(libs), fontsize=8, frameon=False)
@@ -582,9 +598,10 @@ def parse_args(argv):
     p.add_argument("--only", default=None, help=f"comma-separated workloads: {','.join(W.WORKLOADS)}")
     p.add_argument("--threads", type=int, default=None,
                    help="threads per library (default: all cores; with --quick, 1)")
-    p.add_argument("--rounds", type=int, default=None, help="alternating rounds per workload (default 7, quick 3)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="alternating rounds per workload (default 7, quick 3)")
     p.add_argument("--round-time", type=float, default=None,
-                   help="seconds each library runs per round (default 0.3, quick 0.02)")
+                   help="seconds each library runs per round (default 0.3, quick 0.01)")
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                    help="wall time (default), or each worker's CPU time: steadier on a busy machine "
                         "with --threads 1 (with more threads it adds up the threads' times)")
@@ -617,7 +634,7 @@ def parse_args(argv):
             p.error(f"--libs: unknown library {', '.join(bad)}; choose from {', '.join(W.LIBRARIES)}")
     args.names = names
     args.rounds = args.rounds or (3 if args.quick else 7)
-    args.round_time = args.round_time or (0.02 if args.quick else 0.3)
+    args.round_time = args.round_time or (0.01 if args.quick else 0.3)
     return args
 
 

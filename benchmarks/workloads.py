@@ -610,7 +610,7 @@ class Workload:
 
 
 def _fw_and_peers(fw, dezero=None, mygrad=None, micrograd=None):
-    builders = {"tinygrad_rnn": functools.partial(fw, "tinygrad_rnn"), "torch": functools.partial(fw, "torch")}
+    builders = {lib: functools.partial(fw, lib) for lib in ("tinygrad_rnn", "torch")}
     for lib, b in (("dezero", dezero), ("mygrad", mygrad), ("micrograd", micrograd)):
         if b is not None:
             builders[lib] = b
@@ -629,8 +629,7 @@ def _chain_sizes(quick):
 def _rnn(mode, hidden):
     return Workload(f"{mode.lower()}{hidden}", f"{mode} training step, hidden {hidden}",
                     functools.partial(rnn_sizes, hidden),
-                    _fw_and_peers(functools.partial(rnn_fw, mode, hidden), functools.partial(rnn_dezero, mode, hidden),
-                                  functools.partial(rnn_mygrad, mode, hidden)))
+                    _fw_and_peers(*(functools.partial(f, mode, hidden) for f in (rnn_fw, rnn_dezero, rnn_mygrad))))
 
 
 def gemm_numpy(m, k, n, quick, threads):

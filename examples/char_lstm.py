@@ -12,14 +12,17 @@ follows a cosine schedule, and the loss is reported in nats and bits per charact
     python examples/char_lstm.py                       # about 5 minutes on 2 CPU cores
     python examples/char_lstm.py --quick               # a few seconds (the tests run this)
     python examples/char_lstm.py --resume              # continue from char_lstm.ckpt after a stop
-    python examples/char_lstm.py --sample-only char_lstm.ckpt --prime "def " --temperature 0.6
+    python examples/char_lstm.py --sample-only char_lstm.ckpt --prime "class " --temperature 1
     python examples/char_lstm.py --text FILE           # any UTF-8 text instead of the stdlib
     python examples/char_lstm.py --device cuda         # on a GPU (needs CuPy)
 
 Defaults: embedding 64, 2 LSTM layers of 256, batch 32 streams x 64 steps, Adam at 3e-3 following
 a cosine down to 1e-4, gradient norm clipped at 1.0, the top-level stdlib ``.py`` files with the last
-5% held out for validation. Measured (Python 3.11's stdlib, 4.46M training characters, 2 CPU cores):
-RESULTS_PLACEHOLDER
+5% held out for validation. Measured on Python 3.11.7's stdlib (4.46M training characters, 166
+distinct): validation loss 1.569 nats/char at step 500, 1.387 at 1,000 and 1.292 (1.86 bits/char)
+at the end, step 1,500; the whole run took 261 s of CPU time with one BLAS thread (2-core machine,
+``os.cpu_count() = 2``; one training step 147 ms with 2 threads, PyTorch's 89 ms). docs/rnn.md has
+the details and a sample of the text.
 
 Checkpoints (model, optimizer, scheduler, RNG, data position and the carried hidden state) are
 written atomically every ``--checkpoint-every`` steps and at the end; ``--resume`` continues from
@@ -130,7 +133,7 @@ def parse_args(argv):
     p.add_argument("--sample-only", metavar="CHECKPOINT", help="load CHECKPOINT and print samples")
     p.add_argument("--num-samples", type=int, default=1, help="samples to print with --sample-only")
     p.add_argument("--sample-len", type=int, help="characters per sample (300)")
-    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0.8; "
+    p.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (0.6; "
                    "0 picks the most likely character)")
     p.add_argument("--prime", default="def ", help='text the samples start from ("def ")')
     p.add_argument("--device", default="cpu", help='"cpu" or "cuda" (needs CuPy)')
@@ -156,9 +159,13 @@ def build_model(config, vocab_size, device):
                     config["dropout"]).to(device)
 
 
-def sample_only(args):
+def sample_only(parser, args):
     ck = tg.load(args.sample_only, map_location=args.device)
     vocab = CharVocab(ck["vocab"])
+    try:
+        vocab.encode(args.prime)
+    except ValueError as e:
+        parser.error(f"--prime: {e}")
     model = build_model(ck["config"], len(vocab), args.device)
     model.load_state_dict(ck["model"])
     gen = tg.Generator(args.seed)
@@ -182,7 +189,7 @@ def save_plot(history, path):
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(history["step"], history["train"], label="training (mean over the last steps)")
     ax.plot(history["valid_step"], history["valid"], "o-", label="validation")
-    ax.set(xlabel="step", ylabel="nats / character", title="Character LSTM on the Python stdlib")
+    ax.set(xlabel="step", ylabel="nats / character", title="Character LSTM: loss per character")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -193,7 +200,7 @@ def save_plot(history, path):
 def main(argv=None):
     parser, args = parse_args(argv)
     if args.sample_only:
-        return sample_only(args)
+        return sample_only(parser, args)
     config = {k: getattr(args, k) for k in TRAINING}
     corpus = load_char_corpus(config["text"], config["valid_fraction"], config["max_chars"])
     vocab, device = corpus.vocab, tg.device(args.device)

@@ -55,3 +55,14 @@ def test_skip_markers_name_a_reason():
 
 def test_pages_exist():
     assert (ROOT / "docs").is_dir() and os.path.exists(ROOT / "README.md")
+
+
+def test_the_docs_front_page_shows_the_readmes_two_commands():
+    bash = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
+    readme = [b.strip() for b in bash.findall((ROOT / "README.md").read_text()) if "pip install" in b]
+    index = (ROOT / "docs" / "index.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert len(readme) >= 2
+    for command in readme[:2]:
+        assert command in index
+    assert readme[1] in ci                      # .ci/run runs the README's test command verbatim
