@@ -225,6 +225,7 @@ class Function:
     # per-node state; class defaults so that nodes which need none pay nothing for it
     _to_save, _non_diff, _saved, _versions = None, (), (), ()
     _out_hooks = None             # {output index: {key: hook}} from Tensor.register_hook
+    backward_raw = None           # optional fast path: backward on raw arrays (see run_backward)
 
     @staticmethod
     def forward(ctx, *args):
@@ -250,11 +251,12 @@ class Function:
         saved = self._saved
         if saved is None:
             raise RuntimeError(FREED_GRAPH)
-        for i, counter, then in self._versions:
-            if counter.value != then:
+        for i, holder, then in self._versions:     # holder: a saved input Tensor or a Version
+            c = holder if type(holder) is Version else holder._vc
+            if c is not None and c.value != then:
                 item = saved[i]
                 raise _inplace_error(op_name(type(self)), item.array if isinstance(item, _SavedOutput)
-                                     else item, counter.value, then)
+                                     else item, c.value, then)
         out = []
         for s in saved:
             if type(s) is _SavedOutput:
@@ -266,12 +268,17 @@ class Function:
                 out.append(s)
         return tuple(out)
 
+    @property
+    def saved_arrays(self):
+        """``saved_tensors`` as raw arrays, for ``backward_raw`` (same version checks)."""
+        return tuple(t.data if isinstance(t, Function._tensor_cls) else t for t in self.saved_tensors)
+
     # -- the door into the graph
     @classmethod
     def apply(cls, *args, **kwargs):
         T = Function._tensor_cls
         ctx = cls.__new__(cls)
-        arrays, needs, edges, in_meta = [], [], [], []
+        arrays, needs, edges = [], [], []
         dev, record, gen = None, False, 0
         if not _mode.enabled:           # no graph: unwrap and check devices only
             for a in args:
@@ -307,13 +314,11 @@ class Function:
                         edges.append((fn, a._out_index))
                         if fn._generation > gen:
                             gen = fn._generation
-                    in_meta.append((data.shape, data.dtype))
                     continue
             else:
                 arrays.append(a)
             needs.append(False)
             edges.append(None)
-            in_meta.append(None)
         ctx.needs_input_grad = tuple(needs) if record else _NO_GRADS[len(args)] if len(args) < 6 \
             else (False,) * len(args)
         token = _fp_quiet()
@@ -358,7 +363,6 @@ class Function:
                 outs = (make(r, dev, True, ctx, 0) if r.dtype.kind == "f" else make(r, dev),)
             ctx._device = dev
             ctx._edges = tuple(edges)
-            ctx._in_meta = tuple(in_meta)
             ctx._generation = gen + 1
             if multi:
                 ctx._out_meta = tuple((r.shape, r.dtype) for r in raws)
@@ -368,40 +372,42 @@ class Function:
                 ctx._out_meta = ((r.shape, r.dtype),)
                 ctx._outputs = (weakref.ref(outs[0]),)
             if ctx._to_save is not None:
-                ctx._resolve_saved(args, outs, produced)
+                ctx._resolve_saved(args, arrays, outs, produced)
         if cls.view:
             _share_storage(args[0], outs)
         if watch.forward is not None:
             watch.forward(cls, args, outs, ctx if record else None)
         return outs if multi else outs[0]
 
-    def _resolve_saved(self, args, outs, produced):
+    def _resolve_saved(self, args, arrays, outs, produced):
         """Turn what forward saved into what backward gets, by identity: an input's array becomes
         the input Tensor, an output's a ``_SavedOutput`` (an array, no reference cycle), any other
-        array a constant Tensor. Tensors' versions are recorded. ``produced`` are the outputs as
-        forward returned them (before NumPy's 0-d scalars became arrays)."""
+        array a constant Tensor. Versions are recorded: an input's as (tensor, version) (a tensor
+        with no counter yet is at version 0: whatever changes it in place creates one), an
+        output's with its counter, which views of the output share."""
         T = Function._tensor_cls
         saved, versions = [], []
+        n = len(arrays)
         for s in self._to_save:
-            for a in args:
-                if type(a) is T and a.data is s or isinstance(a, T) and a.data is s:
-                    c = a._vc
-                    if c is None:
-                        c = a._counter()
+            j = 0
+            while j < n and arrays[j] is not s:
+                j += 1
+            if j < n and isinstance(args[j], T):
+                a = args[j]
+                c = a._vc
+                versions.append((len(saved), a, 0 if c is None else c.value))
+                saved.append(a)
+                continue
+            for i, p in enumerate(produced):
+                if p is s:
+                    o = outs[i]
+                    c = o._counter()
                     versions.append((len(saved), c, c.value))
-                    saved.append(a)
+                    saved.append(_SavedOutput(i, o.data))
                     break
             else:
-                for i, p in enumerate(produced):
-                    if p is s:
-                        o = outs[i]
-                        c = o._counter()
-                        versions.append((len(saved), c, c.value))
-                        saved.append(_SavedOutput(i, o.data))
-                        break
-                else:
-                    saved.append(T._make(s, self._device) if s is not None and hasattr(s, "shape")
-                                 and not isinstance(s, (T, tuple, list)) else s)
+                saved.append(T._make(s, self._device) if s is not None and hasattr(s, "shape")
+                             and not isinstance(s, (T, tuple, list)) else s)
         self._to_save = None
         self._saved = saved
         if versions:
@@ -410,6 +416,7 @@ class Function:
     def _release(self):
         if self._saved:
             self._saved = None
+            self._versions = ()
 
 
     def __repr__(self):
@@ -434,7 +441,7 @@ class _OnceDifferentiable(Function):
 
     def __init__(self, op, generation, device):
         self.op, self._generation, self._device = op, generation, device
-        self._edges, self._in_meta, self._saved, self._outputs = (), (), (), (lambda: None,)
+        self._edges, self._saved, self._outputs = (), (), (lambda: None,)
         self._versions = ()
         self._out_meta = ((None, None),)
 
@@ -447,11 +454,11 @@ class _OnceDifferentiable(Function):
 
 # ----------------------------------------------------------------------------- the engine
 
-def _fit(g, meta, node):
-    """Bring an input gradient to the input's shape and dtype: the one place broadcasting is undone."""
+def _fit(g, meta, device):
+    """Bring an input gradient (a Tensor, recorded) to the input's shape and dtype."""
     T = Function._tensor_cls
     if not isinstance(g, T):
-        g = T._make(g, node._device)
+        g = T._make(g, device)
     shape, dtype = meta
     if g.shape != shape:
         g = g.sum_to_size(shape)
@@ -500,57 +507,109 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
         _callbacks.stack = _callbacks.stack[:-1]
 
 
+def _add(a, b):
+    """a + b for gradients (arrays or Tensors); a 0-d NumPy sum stays an array."""
+    s = a + b
+    return np.asarray(s) if isinstance(s, np.generic) else s
+
+
+def sum_to_array(a, shape):
+    """Sum array ``a`` down to ``shape``, of which it is a broadcast: the one place where
+    broadcasting is undone. A sum over leading dims only returns an array that owns its memory."""
+    lead = a.ndim - len(shape)
+    inner = tuple(lead + i for i, s in enumerate(shape) if s == 1 and a.shape[lead + i] != 1)
+    if not inner:
+        r = a.sum(axis=tuple(range(lead))) if lead else a.copy()
+        return np.asarray(r) if isinstance(r, np.generic) else r
+    return a.sum(axis=tuple(range(lead)) + inner, keepdims=True).reshape(shape)
+
+
 def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
     """Back-propagate ``root_grads`` from ``roots``.
 
     Without ``capture`` gradients are added into leaves' ``.grad`` (``Tensor.backward``). With
     ``capture`` (a dict keyed by leaf ``id`` or by ``(node, output index)``) the gradients of those
     tensors are stored there instead and no ``.grad`` changes (``autograd.grad``).
+
+    Without ``create_graph`` nothing of the backward pass is recorded, so gradients travel as raw
+    arrays ("raw mode"): ops that define ``backward_raw`` compute on arrays directly, the others get
+    their gradients wrapped in Tensors. With ``create_graph`` every gradient is a Tensor and every
+    backward is recorded, which is how second derivatives come about.
     """
     T = Function._tensor_cls
+    raw = not create_graph
     pending = {}        # node -> gradient per output, summed as contributions arrive
     leaves = {}         # id(leaf) -> [leaf, summed gradient]
     heap, tie = [], itertools.count()
+    pop, push = heapq.heappop, heapq.heappush
     shared = {id(g.data) for g in root_grads}   # arrays someone else holds: a leaf must copy them
 
-    def send(edge, g):
+    def array_of(g):
+        return g if raw else g.data
+
+    def wrap(g, dev):
+        return T._make(g, dev) if raw else g
+
+    def deliver(edge, g, dev):
+        """Fit ``g`` to the input's shape and dtype, and add it to what that input has received."""
         if type(edge) is tuple:
-            node, i = edge
-            slot = pending.get(node)
+            src, k = edge
+            shape, dtype = src._out_meta[k]
+        else:
+            d = edge.data
+            shape, dtype = d.shape, d.dtype
+        if raw:
+            if type(g) is T or isinstance(g, T):
+                g = g.data
+            elif isinstance(g, np.generic):     # NumPy makes 0-d results scalars
+                g = np.asarray(g)
+            if g.shape != shape:
+                g = sum_to_array(g, shape)
+            if g.dtype != dtype:
+                g = g.astype(dtype)
+        elif type(g) is not T or g.data.shape != shape or g.data.dtype != dtype:
+            g = _fit(g, (shape, dtype), dev)
+        if type(edge) is tuple:
+            slot = pending.get(src)
             if slot is None:
-                slot = pending[node] = [None] * len(node._out_meta)
-                heapq.heappush(heap, (-node._generation, next(tie), node))
-            slot[i] = g if slot[i] is None else slot[i] + g
+                slot = pending[src] = [None] * len(src._out_meta)
+                push(heap, (-src._generation, next(tie), src))
+            slot[k] = g if slot[k] is None else _add(slot[k], g)
         else:
             e = leaves.get(id(edge))
             if e is None:
                 leaves[id(edge)] = [edge, g]
             else:
-                e[1] = e[1] + g
+                e[1] = _add(e[1], g)
 
-    pop = heapq.heappop
     with set_grad_enabled(create_graph), _Quiet():
         for t, g in zip(roots, root_grads):
-            send(t._edge(), g)
+            deliver(t._edge(), g.data if raw else g, t.device)
         while heap:
             node = pop(heap)[2]
             grads = pending.pop(node)
+            dev = node._device
             if node._out_hooks is not None:
                 for i, hooks in node._out_hooks.items():
                     if grads[i] is not None and hooks:
-                        shared.add(id(grads[i].data))
-                        grads[i] = _call_hooks(hooks, grads[i])
-                        shared.add(id(grads[i].data))
+                        shared.add(id(array_of(grads[i])))
+                        r = _call_hooks(hooks, wrap(grads[i], dev))
+                        grads[i] = r.data if raw else r
+                        shared.add(id(array_of(grads[i])))
             i = 0
             for ref in node._outputs:
+                g = grads[i]
                 t = ref()
-                if t is not None and t._retains_grad and grads[i] is not None:
-                    shared.add(id(grads[i].data))
+                if t is not None and t._retains_grad and g is not None:
+                    shared.add(id(array_of(g)))
                     if capture is None:
-                        t.grad = grads[i].detach() if t.grad is None and not create_graph else \
-                            grads[i] if t.grad is None else t.grad + grads[i]
+                        if raw:
+                            t.grad = T._make(g, dev) if t.grad is None else \
+                                T._make(_add(t.grad.data, g), dev)
+                        else:
+                            t.grad = g if t.grad is None else t.grad + g
                 if capture is not None and (node, i) in capture:
-                    capture[(node, i)] = grads[i]
+                    capture[(node, i)] = wrap(g, dev) if g is not None else None
                 i += 1
             if node._saved is None:
                 raise RuntimeError(FREED_GRAPH)
@@ -558,8 +617,14 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
                 for i, g in enumerate(grads):
                     if g is None:   # an output nobody used: its gradient is zero
                         shape, dtype = node._out_meta[i]
-                        grads[i] = T._make(node._device.xp.zeros(shape, dtype), node._device)
-            if node.once_differentiable and create_graph:
+                        z = dev.xp.zeros(shape, dtype)
+                        grads[i] = z if raw else T._make(z, dev)
+            if raw:
+                if node.backward_raw is not None:
+                    in_grads = node.backward_raw(node, *grads)
+                else:
+                    in_grads = node.backward(node, *(T._make(g, dev) for g in grads))
+            elif node.once_differentiable:
                 with no_grad():
                     in_grads = node.backward(node, *grads)
                 in_grads = _mark_once(node, in_grads)
@@ -569,39 +634,38 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
                 in_grads = (in_grads,)
             if watch.node is not None:
                 watch.node(node, grads, in_grads)
-            for edge, meta, g in zip(node._edges, node._in_meta, in_grads):
+            for edge, g in zip(node._edges, in_grads):
                 if edge is not None and g is not None:
-                    if type(g) is not T or g.data.shape != meta[0] or g.data.dtype != meta[1]:
-                        g = _fit(g, meta, node)
-                    send(edge, g)
+                    deliver(edge, g, dev)
             if not retain_graph and node._saved:
                 node._saved = None
+                node._versions = ()
 
         seen = set()
         for e in leaves.values():
-            k = id(e[1].data)
+            k = id(array_of(e[1]))
             if k in seen:           # one array handed to two leaves (x + x, or a + b from Add)
                 shared.add(k)
             seen.add(k)
         for leaf, g in leaves.values():
             if leaf._hooks:
-                shared.add(id(g.data))
-                g = _run_hooks(leaf, g)
-                shared.add(id(g.data))
+                shared.add(id(array_of(g)))
+                r = _run_hooks(leaf, wrap(g, leaf.device))
+                g = r.data if raw else r
+                shared.add(id(array_of(g)))
             if watch.leaf is not None:
-                watch.leaf(leaf, g)
+                watch.leaf(leaf, wrap(g, leaf.device))
             if capture is not None:
                 if id(leaf) in capture:
-                    capture[id(leaf)] = g
+                    capture[id(leaf)] = wrap(g, leaf.device)
             elif leaf.grad is None:
-                if create_graph:
+                if raw:     # keep a fresh array nobody else holds; copy views and shared arrays
+                    own = g.base is None and id(g) not in shared and g.flags.writeable
+                    leaf.grad = T._make(g if own else g.copy(), leaf.device)
+                else:
                     leaf.grad = g
-                else:   # keep a fresh array nobody else holds; copy views and shared arrays
-                    d = g.data
-                    own = d.base is None and id(d) not in shared and d.flags.writeable
-                    leaf.grad = T._make(d if own else d.copy(), g.device)
             else:
-                leaf.grad = leaf.grad + g if create_graph else T._make(leaf.grad.data + g.data, g.device)
+                leaf.grad = T._make(_add(leaf.grad.data, g), leaf.device) if raw else leaf.grad + g
             if leaf._post_hooks and capture is None:
                 for hook in tuple(leaf._post_hooks.values()):
                     hook(leaf)
@@ -615,8 +679,9 @@ def _mark_once(node, in_grads):
     for g in gs:
         if g is not None:
             data = g.data if isinstance(g, T) else g
-            g = T._make(data, node._device, True,
-                        _OnceDifferentiable(op_name(type(node)), node._generation, node._device), 0)
+            once = _OnceDifferentiable(op_name(type(node)), node._generation, node._device)
+            once._out_meta = ((data.shape, data.dtype),)
+            g = T._make(data, node._device, True, once, 0)
         out.append(g)
     return out[0] if single else tuple(out)
 

@@ -16,6 +16,8 @@ import os
 import sys
 import threading
 
+import numpy as np
+
 from . import autograd
 from .autograd import op_name
 
@@ -40,6 +42,13 @@ def _shapes(items):
         if data is not None and hasattr(data, "shape"):
             parts.append(f"{tuple(data.shape)} {data.dtype}")
     return ", ".join(parts) or "none"
+
+
+def _array(g):
+    """A gradient as an array: backward passes raw arrays, or Tensors under create_graph."""
+    if isinstance(g, autograd.Function._tensor_cls):
+        return g.data
+    return np.asarray(g) if isinstance(g, np.generic) else g
 
 
 def _non_finite(array):
@@ -132,7 +141,7 @@ class detect_anomaly(_Hooked):
         for i, g in enumerate(grads_in):
             if g is None:
                 continue
-            what = _non_finite(getattr(g, "data", g))
+            what = _non_finite(_array(g))
             if what is not None:
                 site = getattr(node, "_site", "<created before detect_anomaly was on>")
                 shapes = getattr(node, "_input_shapes", "unknown")
@@ -163,7 +172,7 @@ def is_anomaly_enabled() -> bool:
 # ----------------------------------------------------------------------------- tracing backward
 
 def _describe(g, values):
-    data = getattr(g, "data", g)
+    data = _array(g)
     text = f"{tuple(data.shape)}"
     if values:
         from . import backend

@@ -165,8 +165,7 @@ class Tensor:
     def _mark_changed(self):
         """Count a change made through ``.data`` by library code (optimizer steps, init,
         load_state_dict), so graphs that saved this tensor refuse the new values."""
-        if self._vc is not None:
-            self._vc.value += 1
+        self._counter().value += 1
 
     @property
     def _version(self) -> int:
@@ -408,8 +407,7 @@ class Tensor:
             raise RuntimeError(f"{op}: result type {dtypes.torch_name(array.dtype)} can't be cast to "
                                f"the desired output type {dtypes.torch_name(self.data.dtype)}")
         self.data[...] = array
-        if self._vc is not None:
-            self._vc.value += 1
+        self._counter().value += 1
 
     def _take_history(self, out):
         """After a recorded in-place op: this tensor becomes output ``out`` of its node."""
@@ -496,8 +494,7 @@ class Tensor:
             value = value.to(self.dtype)             # index assignment casts, as in PyTorch
         if not record:
             self.data[idx] = value.data if isinstance(value, Tensor) else value
-            if self._vc is not None:
-                self._vc.value += 1
+            self._counter().value += 1
             return
         old = Tensor._make(self.data, self.device, self._requires_grad, self.grad_fn, self._out_index)
         self._take_history(ops.IndexPut.apply(old, value, idx))

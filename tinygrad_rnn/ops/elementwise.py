@@ -1,5 +1,7 @@
 """Elementwise ops. Each forward works on raw arrays; each backward is written with Tensor ops,
-so with ``create_graph=True`` it is differentiated again (second derivatives for free).
+so with ``create_graph=True`` it is differentiated again (second derivatives for free). The
+common ones also have ``backward_raw``: the same formula on arrays, which the engine uses when no
+graph of the backward pass is needed (no Tensor objects, no recording: the fast path).
 
 Broadcasting: forwards broadcast as NumPy does; backwards may return gradients in the broadcast
 shape, and the engine sums them back to each input's shape (``autograd._fit``), in that one place.
@@ -29,6 +31,10 @@ class Add(Function):
     def backward(ctx, g):
         return g, g
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        return g, g
+
 
 class Sub(Function):
     @staticmethod
@@ -37,6 +43,10 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx, g):
+        return g, -g
+
+    @staticmethod
+    def backward_raw(ctx, g):
         return g, -g
 
 
@@ -52,6 +62,12 @@ class Mul(Function):
         gx, gy = ctx.needs_input_grad
         return (g * y if gx else None), (g * x if gy else None)
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        x, y = ctx.saved_arrays
+        gx, gy = ctx.needs_input_grad
+        return (g * y if gx else None), (g * x if gy else None)
+
 
 class Div(Function):
     @staticmethod
@@ -64,6 +80,12 @@ class Div(Function):
         x, y = ctx.saved_tensors
         gx, gy = ctx.needs_input_grad
         # d(x/y)/dy = -x / y^2, computed as -(x / y) / y so a small float32 y does not overflow y^2
+        return (g / y if gx else None), (-g * ((x / y) / y) if gy else None)
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        x, y = ctx.saved_arrays
+        gx, gy = ctx.needs_input_grad
         return (g / y if gx else None), (-g * ((x / y) / y) if gy else None)
 
 
@@ -108,6 +130,8 @@ class Neg(Function):
     def backward(ctx, g):
         return -g
 
+    backward_raw = backward
+
 
 # ----------------------------------------------------------------------------- smooth functions
 
@@ -123,6 +147,11 @@ class Exp(Function):
         out, = ctx.saved_tensors
         return g * out
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        out, = ctx.saved_arrays
+        return g * out
+
 
 class Log(Function):
     @staticmethod
@@ -133,6 +162,11 @@ class Log(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
+        return g / x
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        x, = ctx.saved_arrays
         return g / x
 
 
@@ -146,6 +180,11 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
+        return g / (2 * out)
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        out, = ctx.saved_arrays
         return g / (2 * out)
 
 
@@ -185,6 +224,11 @@ class Tanh(Function):
         out, = ctx.saved_tensors
         return TanhGrad.apply(g, out)       # g * (1 - tanh(x)^2)
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        out, = ctx.saved_arrays
+        return g * (1 - out * out)
+
 
 class Sigmoid(Function):
     @staticmethod
@@ -199,6 +243,11 @@ class Sigmoid(Function):
     def backward(ctx, g):
         out, = ctx.saved_tensors
         return SigmoidGrad.apply(g, out)    # g * s(x) (1 - s(x))
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        out, = ctx.saved_arrays
+        return g * out * (1 - out)
 
 
 # The gradients of tanh, sigmoid and relu as one op each (instead of three small ones): backward
@@ -369,6 +418,11 @@ class Relu(Function):
         out, = ctx.saved_tensors
         return ReluGrad.apply(g, out)
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        out, = ctx.saved_arrays
+        return g * (out > 0)
+
 
 class LeakyRelu(Function):
     @staticmethod
@@ -475,6 +529,13 @@ class Where(Function):
         cond, = ctx.saved_tensors
         gx, gy = ctx.needs_input_grad[1:]
         return None, (Where.apply(cond, g, 0.0) if gx else None), (Where.apply(cond, 0.0, g) if gy else None)
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        cond, = ctx.saved_arrays
+        gx, gy = ctx.needs_input_grad[1:]
+        xp = ctx.xp(g)
+        return None, (xp.where(cond, g, 0) if gx else None), (xp.where(cond, 0, g) if gy else None)
 
 
 def where(condition, x, y):

@@ -39,6 +39,24 @@ class Matmul(Function):
                    ((x.mT @ g2).squeeze(-1) if need_y else None)
         return (g @ y.mT if need_x else None), (x.mT @ g if need_y else None)
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        x, y = ctx.saved_arrays
+        need_x, need_y = ctx.needs_input_grad
+        xp = ctx.xp(g)
+        if x.ndim == 1 and y.ndim == 1:
+            return (g * y if need_x else None), (g * x if need_y else None)
+        if x.ndim == 1:
+            g2 = g[..., None, :]
+            return ((g2 @ xp.swapaxes(y, -1, -2))[..., 0, :] if need_x else None), \
+                   (x[:, None] @ g2 if need_y else None)
+        if y.ndim == 1:
+            g2 = g[..., None]
+            return (g2 @ y[None, :] if need_x else None), \
+                   ((xp.swapaxes(x, -1, -2) @ g2)[..., 0] if need_y else None)
+        return (g @ xp.swapaxes(y, -1, -2) if need_x else None), \
+               (xp.swapaxes(x, -1, -2) @ g if need_y else None)
+
 
 def matmul(x, y):
     """``x @ y``. Both operands must have one dtype, as in PyTorch (no silent float64)."""

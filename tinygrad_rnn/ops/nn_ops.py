@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autograd import Function
 from .common import const
-from .shape import IndexAdd
+from .shape import IndexAdd, _index_add
 
 _LOG_MIN = -100.0     # PyTorch clamps BCE's logs here so a probability of exactly 0 or 1 stays finite
 _GRAD_EPS = 1e-12     # ... and the denominator x (1 - x) of its gradient to at least this
@@ -38,6 +38,13 @@ class EmbeddingLookup(Function):
             keep = (idx != ctx.padding_idx)[..., None].astype(g.dtype)
             g = g * const(keep, g)
         return IndexAdd.apply(g, (idx,), ctx.weight_shape), None, None
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        idx = ctx.indices
+        if ctx.padding_idx is not None:
+            g = g * (idx != ctx.padding_idx)[..., None]
+        return _index_add(ctx.xp(g), g, (idx,), ctx.weight_shape), None, None
 
 
 class BinaryCrossEntropy(Function):

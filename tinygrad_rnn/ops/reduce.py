@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections import namedtuple
 
-from ..autograd import Function, OpError
+from ..autograd import Function, OpError, sum_to_array
 from ..tensor import DEFAULT_FLOAT
 from .common import const, normalize_dim, normalize_dims
 
@@ -28,6 +28,10 @@ class Sum(Function):
     def backward(ctx, g):
         return g.reshape(ctx.kept).expand(*ctx.in_shape), None, None   # every input got 1 * g
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        return ctx.xp(g).broadcast_to(g.reshape(ctx.kept), ctx.in_shape), None, None
+
 
 class SumTo(Function):
     """Sum ``x`` down to ``shape`` (the adjoint of broadcasting ``shape`` up to x's shape)."""
@@ -39,14 +43,15 @@ class SumTo(Function):
             raise OpError(f"sum_to_size: shape {tuple(x.shape)} cannot be summed to {tuple(shape)} "
                           f"(it is not a broadcast of it)")
         ctx.in_shape = x.shape
-        inner = tuple(lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
-        if not inner:               # only leading dims (a bias): the sum has the shape already,
-            return x.sum(axis=tuple(range(lead))) if lead else x.copy()   # and owns its memory
-        return x.sum(axis=tuple(range(lead)) + inner, keepdims=True).reshape(shape)
+        return sum_to_array(x, shape)
 
     @staticmethod
     def backward(ctx, g):
         return g.expand(*ctx.in_shape), None
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        return ctx.xp(g).broadcast_to(g, ctx.in_shape), None
 
 
 def sum_to_size(x, *shape):
@@ -268,6 +273,11 @@ class Softmax(Function):
         # dL/dx = s * (g - sum(g * s))
         return s * (g - (g * s).sum(ctx.dim, keepdim=True)), None
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        s, = ctx.saved_arrays
+        return s * (g - (g * s).sum(axis=ctx.dim, keepdims=True)), None
+
 
 class LogSoftmax(Function):
     @staticmethod
@@ -288,6 +298,11 @@ class LogSoftmax(Function):
         out, = ctx.saved_tensors
         # dL/dx = g - softmax(x) * sum(g)
         return g - out.exp() * g.sum(ctx.dim, keepdim=True), None
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        out, = ctx.saved_arrays
+        return g - ctx.xp(g).exp(out) * g.sum(axis=ctx.dim, keepdims=True), None
 
 
 def _along(cls, name, x, dim):

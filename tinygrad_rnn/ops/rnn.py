@@ -33,10 +33,6 @@ their gradients again raises an error that points to the reference path (``fused
 """
 from __future__ import annotations
 
-import threading
-
-import numpy as np
-
 from ..autograd import Function
 
 # The op's name appears in its errors; the one that matters most is the engine's refusal to
@@ -108,34 +104,11 @@ class _Steps:
         return xp.concatenate(pieces)
 
 
-class _Scratch(threading.local):
-    """Large work arrays that live only inside one forward or backward call, kept for the next call.
-
-    A fresh NumPy array of several MiB is new memory from the OS, and its first write costs a page
-    fault per 4 KiB: about 10% of an LSTM training step at hidden size 256. Reusing the memory of
-    the previous call's work arrays avoids that. Only host arrays (CuPy has its own memory pool),
-    and at most ``keep`` of them, so little memory stays held.
-    """
-    keep = 6
-
-    def __init__(self):
-        self.free = []
-
-    def get(self, xp, shape, dtype):
-        if xp is np:
-            for k, a in enumerate(self.free):
-                if a.shape == shape and a.dtype == dtype:
-                    return self.free.pop(k)
-        return xp.empty(shape, dtype)
-
-    def put(self, *arrays):
-        for a in arrays:
-            if isinstance(a, np.ndarray) and a.base is None:
-                self.free.append(a)
-        del self.free[:-self.keep]
-
-
-_scratch = _Scratch()
+def _array(g):
+    """The raw array of an incoming gradient (a Tensor, or already an array)."""
+    while hasattr(g, "grad_fn"):          # a Tensor (the engine may hand over a wrapped one)
+        g = g.data
+    return g
 
 
 def _with_ones(xp, x, bias):
@@ -217,7 +190,7 @@ class LSTMSequence(Function):
         G = xa @ _lstm_forward_weights(xp, _with_bias(xp, w_ih, b_ih, b_hh), H).T
         whh = _lstm_forward_weights(xp, w_hh, H)
         S = xp.empty((N + B, H), dt)          # hidden states (see _Steps)
-        C = _scratch.get(xp, (N + B, H), dt)  # cell states, same layout (not needed by backward)
+        C = xp.empty((N + B, H), dt)          # cell states, same layout (not needed by backward)
         _start_state(xp, S, st, h0)
         _start_state(xp, C, st, c0)
         hh = xp.empty(4 * H * B, dt)
@@ -266,9 +239,7 @@ class LSTMSequence(Function):
         out = S[st.outs]
         if record:        # out is saved too, so changing it in place is caught (version counter)
             ctx.save_for_backward(xa, w_ih, w_hh, G, Fd, A, S, out)
-        c_n = st.final(xp, C)
-        _scratch.put(C)
-        return out, st.final(xp, S), c_n
+        return out, st.final(xp, S), st.final(xp, C)
 
     @staticmethod
     def backward(ctx, dout, dh_n, dc_n):
@@ -277,13 +248,13 @@ class LSTMSequence(Function):
         xp = ctx.xp(F)
         st, H = ctx.steps, w_hh.shape[1]
         N, B = st.N, st.B
-        dout = dout.data
+        dout = _array(dout)
         # per step, with dh = dL/dh and dc = dL/dc (both including what later steps send back):
         # dc += dh o (1 - tanh(c)^2); d pre_i, d pre_f, d pre_g = dc * F_i, F_f, F_g;
         # d pre_o = dh * F_o; dL/dc_prev = dc f; dL/dh_prev = d pre @ W_hh
-        dG = _scratch.get(xp, (N, 4 * H), F.dtype)    # pre-activation gradients, PyTorch's gate order
-        dhc = dh_n.data.copy()                # gradient reaching each sequence's state from later steps
-        dcc = dc_n.data.copy()
+        dG = xp.empty((N, 4 * H), F.dtype)    # pre-activation gradients, PyTorch's gate order
+        dhc = _array(dh_n).copy()             # gradient reaching each sequence's state from later steps
+        dcc = _array(dc_n).copy()
         dh = xp.empty((B, H), F.dtype)
         dc = xp.empty((B, H), F.dtype)
         for t in reversed(st.order):
@@ -305,7 +276,6 @@ class LSTMSequence(Function):
             db = dwa[:, I].copy() if xa.shape[1] > I else None
         if need[4]:
             dw_hh = dG.T @ st.all_prev(xp, S)
-        _scratch.put(dG)
         return (dx, dhc if need[1] else None, dcc if need[2] else None, dw_ih, dw_hh,
                 db if need[5] else None, db.copy() if need[6] else None, None, None)
 
@@ -402,13 +372,13 @@ class GRUSequence(Function):
         xp = ctx.xp(G)
         st, H = ctx.steps, w_hh.shape[1]
         N, B = st.N, st.B
-        dout = dout.data
+        dout = _array(dout)
         r, z, Fn = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]
         # per step: d pre_n = dh (1 - z)(1 - n^2); d pre_z = dh (h_prev - n) z (1 - z);
         # d pre_r = d pre_n hn r (1 - r); the W_hn side of n gets d pre_n r; dh_prev = ... + dh z
-        dGh = _scratch.get(xp, (N, 3 * H), G.dtype)   # gradients of W_hh h + b_hh: r, z, n
-        dGn = _scratch.get(xp, (N, H), G.dtype)       # gradient of the input side of n
-        dhc = dh_n.data.copy()
+        dGh = xp.empty((N, 3 * H), G.dtype)   # gradients of W_hh h + b_hh: r, z, n
+        dGn = xp.empty((N, H), G.dtype)       # gradient of the input side of n
+        dhc = _array(dh_n).copy()
         dh = xp.empty((B, H), G.dtype)
         tmp = xp.empty((B, H), G.dtype)
         for t in reversed(st.order):
@@ -434,7 +404,6 @@ class GRUSequence(Function):
             db_ih = dwa[:, I].copy() if need[4] else None
         dw_hh = dGh.T @ st.all_prev(xp, S) if need[3] else None
         db_hh = dGh.sum(0) if need[5] else None
-        _scratch.put(dGh, dGn)
         return (dx, dhc if need[1] else None, dw_ih, dw_hh, db_ih, db_hh, None, None)
 
 
@@ -478,16 +447,16 @@ class RNNSequence(Function):
         need = ctx.needs_input_grad
         xp = ctx.xp(S)
         st = ctx.steps
-        dout = dout.data
+        dout = _array(dout)
         out = S[st.outs]
-        D = _scratch.get(xp, out.shape, S.dtype)
+        D = xp.empty(out.shape, S.dtype)
         if ctx.relu:                           # relu' = 1 where the output is positive, else 0
             D[...] = out > 0
         else:                                  # tanh' = 1 - tanh^2
             xp.multiply(out, out, out=D)
             xp.subtract(1, D, out=D)
-        dG = _scratch.get(xp, out.shape, S.dtype)
-        dhc = dh_n.data.copy()
+        dG = xp.empty_like(D)
+        dhc = _array(dh_n).copy()
         dh = xp.empty_like(dhc)
         for t in reversed(st.order):
             b, rows = st.bs[t], st.rows(t)
@@ -496,6 +465,5 @@ class RNNSequence(Function):
             xp.matmul(dG[rows], w_hh, out=dhc[:b])
         dx, dw_ih, db = _input_grads(dG, x, w_ih, (need[0], need[2], need[4] or need[5]))
         dw_hh = dG.T @ st.all_prev(xp, S) if need[3] else None
-        _scratch.put(D, dG)
         return (dx, dhc if need[1] else None, dw_ih, dw_hh, db if need[4] else None,
                 db.copy() if need[5] else None, None, None, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, OpError
+from ..autograd import Function, OpError, sum_to_array
 from ..tensor import Tensor
 from .common import normalize_dim, shape_arg
 
@@ -25,6 +25,10 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None, None
+
+    @staticmethod
+    def backward_raw(ctx, g):
         return g.reshape(ctx.in_shape), None, None
 
 
@@ -94,6 +98,10 @@ class Permute(Function):
     def backward(ctx, g):
         return g.permute(*np.argsort(ctx.dims).tolist()), None
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        return g.transpose(np.argsort(ctx.dims).tolist()), None
+
 
 def permute(x, *dims):
     dims = tuple(normalize_dim("permute", d, x.ndim) for d in shape_arg(dims))
@@ -123,6 +131,10 @@ class Expand(Function):
     @staticmethod
     def backward(ctx, g):
         return g.sum_to_size(ctx.in_shape), None
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        return sum_to_array(g, ctx.in_shape), None
 
 
 def expand(x, *shape):
@@ -215,24 +227,31 @@ class Getitem(Function):
     def backward(ctx, g):
         return IndexAdd.apply(g, ctx.index, ctx.in_shape), None
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        return _index_add(ctx.xp(g), g, ctx.index, ctx.in_shape), None
+
 
 class IndexAdd(Function):
     """zeros(shape) with ``g`` added at ``index``: the adjoint of indexing. Repeated indices add up."""
 
     @staticmethod
     def forward(ctx, g, index, shape):
-        xp = ctx.xp(g)
         ctx.index = index
-        z = xp.zeros(shape, g.dtype)
-        if _is_advanced(index):
-            backend.scatter_add(xp, z, index, g)
-        else:
-            z[index] = g
-        return z
+        return _index_add(ctx.xp(g), g, index, shape)
 
     @staticmethod
     def backward(ctx, gg):
         return Getitem.apply(gg, ctx.index), None, None
+
+
+def _index_add(xp, g, index, shape):
+    z = xp.zeros(shape, g.dtype)
+    if _is_advanced(index):
+        backend.scatter_add(xp, z, index, g)
+    else:
+        z[index] = g
+    return z
 
 
 def getitem(x, index):
@@ -285,6 +304,11 @@ class Cat(Function):
     def backward(ctx, g):
         return Split.apply(g, ctx.sizes, ctx.dim)
 
+    @staticmethod
+    def backward_raw(ctx, g):
+        bounds = np.cumsum(ctx.sizes)[:-1].tolist()
+        return tuple(ctx.xp(g).split(g, bounds, axis=ctx.dim))
+
 
 class Split(Function):
     """Several outputs: consecutive pieces of ``sizes`` along ``dim`` (views, no copies)."""
@@ -299,6 +323,10 @@ class Split(Function):
     @staticmethod
     def backward(ctx, *gs):
         return Cat.apply(*gs, dim=ctx.dim), None, None
+
+    @staticmethod
+    def backward_raw(ctx, *gs):
+        return ctx.xp(*gs).concatenate(gs, axis=ctx.dim), None, None
 
 
 def cat(tensors, dim=0):
