@@ -14,7 +14,9 @@ from .. import backend
 from ..autograd import OpError, no_grad
 from ..ops import where
 from ..ops.common import normalize_dim
-from ..ops.nn_ops import EmbeddingLookup, Hardtanh
+from ..dtypes import c_name, torch_name
+from ..ops.nn_ops import EmbeddingLookup
+from ..ops.nn_ops import Linear as LinearOp, Hardtanh
 from ..random import default_generator
 from ..tensor import Tensor
 from .loss_functions import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,  # noqa: F401
@@ -185,14 +187,20 @@ def linear(input, weight, bias=None):
     if weight.ndim != 2 or input.shape[-1:] != weight.shape[1:]:
         raise OpError(f"linear: input of shape {tuple(input.shape)} does not match weight of shape "
                       f"{tuple(weight.shape)}; expected input (*, {weight.shape[-1]})")
-    if input.ndim > 2:
-        # one 2-D product for all leading dims: its weight gradient is one (in, N) @ (N, out)
-        lead = input.shape[:-1]
-        out = input.reshape(-1, input.shape[-1]) @ weight.mT
-        out = out.reshape(*lead, weight.shape[0])
-    else:
-        out = input @ weight.mT
-    return out if bias is None else out + bias
+    if input.dtype != weight.dtype:
+        raise OpError(f"expected m1 and m2 to have the same dtype, but got: {c_name(input.dtype)} != "
+                      f"{c_name(weight.dtype)}")
+    if bias is not None and bias.dtype != weight.dtype:
+        raise OpError(f"linear: self and mat2 must have the same dtype, but got "
+                      f"{torch_name(bias.dtype)} and {torch_name(weight.dtype)}")
+    if input.ndim == 2:
+        return LinearOp.apply(input, weight, bias)
+    if input.ndim == 1:
+        return LinearOp.apply(input.unsqueeze(0), weight, bias).squeeze(0)
+    # one 2-D product for all leading dims: its weight gradient is one (out, N) @ (N, in)
+    lead = input.shape[:-1]
+    out = LinearOp.apply(input.reshape(-1, input.shape[-1]), weight, bias)
+    return out.reshape(*lead, weight.shape[0])
 
 
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):

@@ -97,3 +97,36 @@ class Hardtanh(Function):
         x, = ctx.saved_tensors
         inside = (x.data > ctx.lo) & (x.data < ctx.hi)
         return g * const(inside.astype(g.dtype), g), None, None
+
+
+class Linear(Function):
+    """``x W^T + b``: (N, in), (out, in), (out,) or None -> (N, out) as one node.
+
+    One node instead of transpose + matmul + add: the weight's gradient ``g^T x`` comes out in the
+    weight's own (out, in) layout, so the engine can hand it to ``.grad`` without a copy, and the
+    bias gradient is one column sum. Backward is written with Tensor ops (differentiable again);
+    ``backward_raw`` is the same formulas on arrays.
+    """
+    name = "linear"
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        return (g @ w if need_x else None), (g.mT @ x if need_w else None), \
+               (g.sum(0) if need_b else None)
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        x, w = ctx.saved_arrays
+        need_x, need_w, need_b = ctx.needs_input_grad
+        return (g @ w if need_x else None), (g.T @ x if need_w else None), \
+               (g.sum(axis=0) if need_b else None)
