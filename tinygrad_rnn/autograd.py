@@ -28,6 +28,7 @@ import weakref
 
 import numpy as np
 
+from .backend import device_of as _device_of
 from .backend import get_array_module
 
 try:   # numpy keeps its floating-point error state in a context variable; setting it is ~0.1 us
@@ -323,7 +324,7 @@ class Function:
             else (False,) * len(args)
         token = _fp_quiet()
         try:
-            raw = cls.forward(ctx, *arrays, **kwargs)
+            raw = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         except OpError:
             raise
         except (ValueError, TypeError, IndexError) as e:
@@ -339,6 +340,15 @@ class Function:
             _fp_restore(token)
 
         multi = type(raw) is tuple
+        if not record and not multi:   # the common case outside training: one output, no node
+            if isinstance(raw, np.generic):     # NumPy turns 0-d results into scalars
+                raw = np.asarray(raw)
+            out = T._make(raw, ctx.out_device or dev or _device_of(raw))
+            if cls.view:
+                _share_storage(args[0], (out,))
+            if watch.forward is not None:
+                watch.forward(cls, args, (out,), None)
+            return out
         raws = produced = raw if multi else (raw,)
         if multi:
             if any(isinstance(r, np.generic) for r in raws):   # NumPy turns 0-d results into scalars

@@ -180,6 +180,8 @@ def device_of(a) -> Device:
 
 def get_array_module(*arrays):
     """The module (numpy, cupy, ...) that owns the given arrays; numpy for plain Python values."""
+    if len(arrays) == 1 and type(arrays[0]) is np.ndarray:     # the common case, first
+        return np
     for a in arrays:
         if not isinstance(a, (np.ndarray, np.generic, int, float, bool)) and hasattr(a, "__array_function__"):
             return device_of(a).xp
