@@ -23,27 +23,19 @@ import time
 BATCH, INPUT, SEQ = 32, 64, 64
 
 
-def _ours(mode, hidden, fused):
-    import tinygrad_rnn as tg
-    from tinygrad_rnn import nn
-    tg.manual_seed(0)
-    model = getattr(nn, mode)(INPUT, hidden, fused=fused)
-    x = tg.randn(SEQ, BATCH, INPUT)
-
-    def step():
-        out, _ = model(x)
-        loss = (out * out).mean()
-        model.zero_grad()
-        loss.backward()
-    return step
-
-
-def _torch(mode, hidden, threads):
-    import torch
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    model = getattr(torch.nn, mode)(INPUT, hidden)
-    x = torch.randn(SEQ, BATCH, INPUT)
+def build(lib, mode, hidden, threads):
+    """One training step of ``lib``'s LSTM / GRU: "torch", or tinygrad_rnn ("reference": its
+    fused=False path). The two share names, so one function builds both."""
+    if lib == "torch":
+        import torch as T
+        T.set_num_threads(threads)
+        options = {}
+    else:
+        import tinygrad_rnn as T
+        options = {"fused": lib != "reference"}
+    T.manual_seed(0)
+    model = getattr(T.nn, mode)(INPUT, hidden, **options)
+    x = T.randn(SEQ, BATCH, INPUT)
 
     def step():
         out, _ = model(x)
@@ -57,7 +49,7 @@ def worker(lib, mode, hidden, threads, clock):
     """Build the model, warm up, then answer each line "N" on stdin with the seconds per step of N
     steps, until stdin closes. ``clock``: "wall" (perf_counter) or "cpu" (process_time: the CPU
     time of this process, all its threads; with one thread it ignores time spent descheduled)."""
-    step = _torch(mode, hidden, threads) if lib == "torch" else _ours(mode, hidden, lib != "reference")
+    step = build(lib, mode, hidden, threads)
     now = time.process_time if clock == "cpu" else time.perf_counter
     for _ in range(2):
         step()

@@ -31,6 +31,7 @@ import numpy as np
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+from tinygrad_rnn.plotting import figure
 from tinygrad_rnn.progress import progress
 
 KINDS = ["RNN", "LSTM", "GRU"]
@@ -147,27 +148,21 @@ def main(argv=None):
 
 
 def save_plot(curves, gradients, lengths, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(lengths) + 1, figsize=(4 * (len(lengths) + 1), 3.6))
-    for ax, length in zip(axes, lengths):
+    with figure(path, 1, len(lengths) + 1, figsize=(4 * (len(lengths) + 1), 3.6)) as (fig, axes):
+        for ax, length in zip(axes, lengths):
+            for kind in KINDS:
+                steps, losses = zip(*curves[kind, length])
+                ax.plot(steps, losses, label=kind)
+            ax.axhline(BASELINE, color="gray", linestyle="--", label="answer 1 (0.167)")
+            ax.set(xlabel="update", ylabel="test MSE", yscale="log",
+                   title=f"Adding problem, L = {length}")
+        axes[0].legend()
+        ax = axes[-1]
         for kind in KINDS:
-            steps, losses = zip(*curves[kind, length])
-            ax.plot(steps, losses, label=kind)
-        ax.axhline(BASELINE, color="gray", linestyle="--", label="answer 1 (0.167)")
-        ax.set(xlabel="update", ylabel="test MSE", yscale="log", title=f"Adding problem, L = {length}")
-    axes[0].legend()
-    ax = axes[-1]
-    for kind in KINDS:
-        ax.plot(range(1, len(gradients[kind]) + 1), gradients[kind], label=kind)
-    ax.set(xlabel="time step t", ylabel="||dL/dh_t||", yscale="log",
-           title=f"Gradient reaching step t, L = {lengths[-1]}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+            ax.plot(range(1, len(gradients[kind]) + 1), gradients[kind], label=kind)
+        ax.set(xlabel="time step t", ylabel="||dL/dh_t||", yscale="log",
+               title=f"Gradient reaching step t, L = {lengths[-1]}")
+        ax.legend()
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import numpy as np
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DataLoader, TensorDataset
+from tinygrad_rnn.plotting import figure
 from tinygrad_rnn.progress import progress
 
 NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -160,36 +161,22 @@ def main(argv=None):
 
 
 def save_plot(history, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    epochs = range(1, len(history["loss"]) + 1)
-    ax1.plot(epochs, history["loss"])
-    ax1.set(xlabel="epoch", ylabel="training loss per character", yscale="log",
-            title="Cross-entropy loss (teacher forcing)")
-    ax2.plot(epochs, history["test"])
-    ax2.set(xlabel="epoch", ylabel="exact-word accuracy", title="Greedy decoding, test images")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, 1, 2, figsize=(9, 3.5)) as (fig, (ax1, ax2)):
+        epochs = range(1, len(history["loss"]) + 1)
+        ax1.plot(epochs, history["loss"])
+        ax1.set(xlabel="epoch", ylabel="training loss per character", yscale="log",
+                title="Cross-entropy loss (teacher forcing)")
+        ax2.plot(epochs, history["test"])
+        ax2.set(xlabel="epoch", ylabel="exact-word accuracy", title="Greedy decoding, test images")
 
 
 def save_samples(images, words, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(2, 5, figsize=(7, 4))
-    for ax, image, word in zip(axes.flat, images, words):
-        ax.imshow(image[0], cmap="gray_r")
-        ax.set_title(f'"{word}"')
-        ax.axis("off")
-    fig.suptitle("Test digits and the words the decoder wrote")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, 2, 5, figsize=(7, 4)) as (fig, axes):
+        for ax, image, word in zip(axes.flat, images, words):
+            ax.imshow(image[0], cmap="gray_r")
+            ax.set_title(f'"{word}"')
+            ax.axis("off")
+        fig.suptitle("Test digits and the words the decoder wrote")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.data import batchify, bptt_chunks
 from tinygrad_rnn.datasets import CharVocab, load_char_corpus
 from tinygrad_rnn.nn import functional as F
+from tinygrad_rnn.plotting import figure
 from tinygrad_rnn.progress import progress
 
 # Everything that decides what training computes: a run resumes only with the same values.
@@ -180,21 +181,13 @@ def sample_only(parser, args):
 
 def save_plot(history, path):
     try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install 'tinygrad-rnn[examples]')")
-        return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(history["step"], history["train"], label="training (mean over the last steps)")
-    ax.plot(history["valid_step"], history["valid"], "o-", label="validation")
-    ax.set(xlabel="step", ylabel="nats / character", title="Character LSTM: loss per character")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+        with figure(path, figsize=(6, 3.5)) as (fig, ax):
+            ax.plot(history["step"], history["train"], label="training (mean over the last steps)")
+            ax.plot(history["valid_step"], history["valid"], "o-", label="validation")
+            ax.set(xlabel="step", ylabel="nats / character", title="Character LSTM: loss per character")
+            ax.legend()
+    except ImportError as e:                       # matplotlib is optional: train without the plot
+        print(f"no plot: {e}")
 
 
 def main(argv=None):

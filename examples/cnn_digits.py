@@ -17,6 +17,7 @@ import numpy as np
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DataLoader, TensorDataset
+from tinygrad_rnn.plotting import figure
 from tinygrad_rnn.progress import progress
 
 
@@ -90,9 +91,6 @@ def main(argv=None):
 def save_plot(model, digit, history, path):
     """The first layer's 3x3 filters, the feature maps they give for one test digit (after ReLU),
     and the accuracy per epoch."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     conv = model[0]
     filters = conv.weight.numpy()[:, 0]                            # (16, 3, 3)
     model.eval()
@@ -100,32 +98,29 @@ def save_plot(model, digit, history, path):
         maps = model[1](conv(digit)).numpy()[0]                    # (16, 8, 8) after ReLU
     n = len(filters)
     cols = (n + 1) // 2
-    fig = plt.figure(figsize=(1.2 * cols + 2.4, 7.5))
-    grid = fig.add_gridspec(5, cols + 2, height_ratios=[1, 1, 1, 1, 1.6])
-    scale = np.abs(filters).max()
-    for i in range(n):
-        r, c = divmod(i, cols)
-        ax = fig.add_subplot(grid[r, c + 2])
-        ax.imshow(filters[i], cmap="bwr", vmin=-scale, vmax=scale)       # red +, blue -
-        ax.set(xticks=[], yticks=[])
-        ax.set_title(f"filter {i}", fontsize=7)
-        ax = fig.add_subplot(grid[2 + r, c + 2])
-        ax.imshow(maps[i], cmap="gray")
-        ax.set(xticks=[], yticks=[])
-        ax.set_title(f"map {i}", fontsize=7)
-    ax = fig.add_subplot(grid[1:3, :2])
-    ax.imshow(digit.numpy()[0, 0], cmap="gray")
-    ax.set(xticks=[], yticks=[], title="input digit")
-    curve = fig.add_subplot(grid[4, :])
-    epochs = range(1, len(history["test"]) + 1)
-    curve.plot(epochs, history["train"], label="train")
-    curve.plot(epochs, history["test"], label="test")
-    curve.set(xlabel="epoch", ylabel="accuracy", title="first-layer filters, their feature maps, accuracy")
-    curve.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, nrows=0, figsize=(1.2 * cols + 2.4, 7.5)) as (fig, _):   # laid out below
+        grid = fig.add_gridspec(5, cols + 2, height_ratios=[1, 1, 1, 1, 1.6])
+        scale = np.abs(filters).max()
+        for i in range(n):
+            r, c = divmod(i, cols)
+            ax = fig.add_subplot(grid[r, c + 2])
+            ax.imshow(filters[i], cmap="bwr", vmin=-scale, vmax=scale)       # red +, blue -
+            ax.set(xticks=[], yticks=[])
+            ax.set_title(f"filter {i}", fontsize=7)
+            ax = fig.add_subplot(grid[2 + r, c + 2])
+            ax.imshow(maps[i], cmap="gray")
+            ax.set(xticks=[], yticks=[])
+            ax.set_title(f"map {i}", fontsize=7)
+        ax = fig.add_subplot(grid[1:3, :2])
+        ax.imshow(digit.numpy()[0, 0], cmap="gray")
+        ax.set(xticks=[], yticks=[], title="input digit")
+        curve = fig.add_subplot(grid[4, :])
+        epochs = range(1, len(history["test"]) + 1)
+        curve.plot(epochs, history["train"], label="train")
+        curve.plot(epochs, history["test"], label="test")
+        curve.set(xlabel="epoch", ylabel="accuracy",
+                  title="first-layer filters, their feature maps, accuracy")
+        curve.legend()
 
 
 if __name__ == "__main__":

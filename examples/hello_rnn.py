@@ -26,6 +26,7 @@ import shutil
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn, viz
+from tinygrad_rnn.plotting import figure
 
 VOCAB = "helo"                      # the lecture's order: h, e, l, o
 
@@ -127,17 +128,10 @@ def save_graph(loss, names, stem):
 
 
 def save_plot(losses, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(losses)
-    ax.set(xlabel="update", ylabel="loss (sum over the 4 steps)", yscale="log",
-           title='"hell" -> "ello": a character RNN')
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, figsize=(6, 3.5)) as (fig, ax):
+        ax.plot(losses)
+        ax.set(xlabel="update", ylabel="loss (sum over the 4 steps)", yscale="log",
+               title='"hell" -> "ello": a character RNN')
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from tinygrad_rnn.progress import progress
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DataLoader, TensorDataset
+from tinygrad_rnn.plotting import figure
 
 LR_RANGE = (1e-4, 1.0)          # searched on a log scale
 HIDDEN_RANGE = (8, 256)
@@ -96,22 +97,17 @@ def main(argv=None):
 
 
 def save_plot(results, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharex=True, sharey=True, layout="constrained")
-    for ax, (method, tried) in zip(axes, results.items()):
-        lr, h, acc = map(np.array, zip(*tried))
-        sc = ax.scatter(lr, h, c=acc, cmap="viridis", vmin=0, vmax=1, s=60, edgecolors="k")
-        best = np.argmax(acc)
-        ax.scatter(lr[best], h[best], marker="*", s=300, c="red")      # the best trial
-        ax.set(xscale="log", yscale="log", xlabel="learning rate",
-               title=f"{method}: best {acc[best]:.3f} (red star)")
-    axes[0].set_ylabel("hidden units")
-    fig.colorbar(sc, ax=axes, label="validation accuracy")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, 1, 3, figsize=(13, 4), sharex=True, sharey=True,
+                layout="constrained") as (fig, axes):          # constrained: room for the colorbar
+        for ax, (method, tried) in zip(axes, results.items()):
+            lr, h, acc = map(np.array, zip(*tried))
+            sc = ax.scatter(lr, h, c=acc, cmap="viridis", vmin=0, vmax=1, s=60, edgecolors="k")
+            best = np.argmax(acc)
+            ax.scatter(lr[best], h[best], marker="*", s=300, c="red")      # the best trial
+            ax.set(xscale="log", yscale="log", xlabel="learning rate",
+                   title=f"{method}: best {acc[best]:.3f} (red star)")
+        axes[0].set_ylabel("hidden units")
+        fig.colorbar(sc, ax=axes, label="validation accuracy")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import math
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+from tinygrad_rnn.plotting import figure
 
 RATES = {"too small (lr=0.001)": 1e-3, "good (lr=0.5)": 0.5, "too big (lr=40)": 40.0}
 
@@ -55,19 +56,12 @@ def main(argv=None):
 
 
 def save_plot(curves, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for name, losses in curves.items():
-        ax.plot([v if math.isfinite(v) else float("nan") for v in losses], label=name)
-    ax.set(xlabel="gradient descent step", ylabel="training loss", yscale="log",
-           title="Same network, same start, three learning rates")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, figsize=(6.5, 4)) as (fig, ax):
+        for name, losses in curves.items():
+            ax.plot([v if math.isfinite(v) else float("nan") for v in losses], label=name)
+        ax.set(xlabel="gradient descent step", ylabel="training loss", yscale="log",
+               title="Same network, same start, three learning rates")
+        ax.legend()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from tinygrad_rnn.progress import progress
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DataLoader, TensorDataset
+from tinygrad_rnn.plotting import figure
 
 
 def split_digits(test_fraction=0.25, seed=0):
@@ -76,21 +77,14 @@ def main(argv=None):
 
 
 def save_plot(history, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    epochs = range(1, len(history["loss"]) + 1)
-    ax1.plot(epochs, history["loss"])
-    ax1.set(xlabel="epoch", ylabel="training loss", title="Cross-entropy loss")
-    ax2.plot(epochs, history["train"], label="train")
-    ax2.plot(epochs, history["test"], label="test")
-    ax2.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
-    ax2.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, 1, 2, figsize=(9, 3.5)) as (fig, (ax1, ax2)):
+        epochs = range(1, len(history["loss"]) + 1)
+        ax1.plot(epochs, history["loss"])
+        ax1.set(xlabel="epoch", ylabel="training loss", title="Cross-entropy loss")
+        ax2.plot(epochs, history["train"], label="train")
+        ax2.plot(epochs, history["test"], label="test")
+        ax2.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+        ax2.legend()
 
 
 if __name__ == "__main__":

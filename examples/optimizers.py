@@ -16,6 +16,7 @@ from tinygrad_rnn.progress import progress
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DataLoader, TensorDataset
+from tinygrad_rnn.plotting import figure
 
 # Each optimizer gets the learning rate that suits it (its usual default range), not one shared
 # value: the adaptive methods divide by a gradient scale, so their steps are larger per unit of lr.
@@ -64,20 +65,13 @@ def main(argv=None):
 
 
 def save_plot(curves, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, losses in curves.items():
-        smooth = np.convolve(losses, np.ones(10) / 10, mode="valid") if len(losses) > 10 else losses
-        ax.plot(smooth, label=name)
-    ax.set(xlabel="iteration (mini-batch update)", ylabel="training loss (moving average)",
-           yscale="log", title="Same network, same start, five optimizers")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, figsize=(7, 4)) as (fig, ax):
+        for name, losses in curves.items():
+            smooth = np.convolve(losses, np.ones(10) / 10, mode="valid") if len(losses) > 10 else losses
+            ax.plot(smooth, label=name)
+        ax.set(xlabel="iteration (mini-batch update)", ylabel="training loss (moving average)",
+               yscale="log", title="Same network, same start, five optimizers")
+        ax.legend()
 
 
 if __name__ == "__main__":

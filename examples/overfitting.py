@@ -16,6 +16,7 @@ from tinygrad_rnn.progress import progress
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+from tinygrad_rnn.plotting import figure
 
 VARIANTS = {
     "plain": dict(dropout=0.0, weight_decay=0.0),
@@ -78,20 +79,13 @@ def main(argv=None):
 
 
 def save_plot(results, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.5), sharey=True)
-    for ax, (name, curve) in zip(axes, results.items()):
-        ax.plot(curve["train"], label="train")
-        ax.plot(curve["test"], label="test")
-        ax.set(title=name, xlabel="epoch", yscale="log")
-        ax.legend()
-    axes[0].set_ylabel("cross-entropy loss")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, 1, len(results), figsize=(4 * len(results), 3.5), sharey=True) as (fig, axes):
+        for ax, (name, curve) in zip(axes, results.items()):
+            ax.plot(curve["train"], label="train")
+            ax.plot(curve["test"], label="test")
+            ax.set(title=name, xlabel="epoch", yscale="log")
+            ax.legend()
+        axes[0].set_ylabel("cross-entropy loss")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DataLoader, TensorDataset
 from tinygrad_rnn.nn.utils.rnn import pack_padded_sequence
+from tinygrad_rnn.plotting import figure
 from tinygrad_rnn.progress import progress
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -186,22 +187,16 @@ def main(argv=None):
 
 
 def save_plot(history, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    epochs = range(1, len(history["loss"]) + 1)
-    ax1.plot(epochs, history["loss"])
-    ax1.set(xlabel="epoch", ylabel="training loss per character", yscale="log",
-            title="Cross-entropy loss (teacher forcing)")
-    ax2.plot(epochs, history["exact"], label="whole date right")
-    ax2.plot(epochs, history["chars"], label="characters right")
-    ax2.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="Greedy decoding, unseen dates")
-    ax2.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, 1, 2, figsize=(9, 3.5)) as (fig, (ax1, ax2)):
+        epochs = range(1, len(history["loss"]) + 1)
+        ax1.plot(epochs, history["loss"])
+        ax1.set(xlabel="epoch", ylabel="training loss per character", yscale="log",
+                title="Cross-entropy loss (teacher forcing)")
+        ax2.plot(epochs, history["exact"], label="whole date right")
+        ax2.plot(epochs, history["chars"], label="characters right")
+        ax2.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1),
+                title="Greedy decoding, unseen dates")
+        ax2.legend(loc="lower right")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import numpy as np
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DataLoader, TensorDataset
+from tinygrad_rnn.plotting import figure
 from tinygrad_rnn.progress import progress
 
 
@@ -102,22 +103,15 @@ def main(argv=None):
 
 
 def save_plot(histories, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for kind, h in histories.items():
-        epochs = range(1, len(h["loss"]) + 1)
-        ax1.plot(epochs, h["loss"], label=kind)
-        ax2.plot(epochs, h["test"], label=kind)
-    ax1.set(xlabel="epoch", ylabel="training loss", yscale="log", title="Cross-entropy loss")
-    ax2.set(xlabel="epoch", ylabel="test accuracy", title="Digits read row by row")
-    ax1.legend()
-    ax2.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, 1, 2, figsize=(9, 3.5)) as (fig, (ax1, ax2)):
+        for kind, h in histories.items():
+            epochs = range(1, len(h["loss"]) + 1)
+            ax1.plot(epochs, h["loss"], label=kind)
+            ax2.plot(epochs, h["test"], label=kind)
+        ax1.set(xlabel="epoch", ylabel="training loss", yscale="log", title="Cross-entropy loss")
+        ax2.set(xlabel="epoch", ylabel="test accuracy", title="Digits read row by row")
+        ax1.legend()
+        ax2.legend()
 
 
 if __name__ == "__main__":

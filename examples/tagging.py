@@ -31,6 +31,7 @@ import numpy as np
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DataLoader, TensorDataset
+from tinygrad_rnn.plotting import figure
 from tinygrad_rnn.progress import progress
 
 CLASSES = ["space", "name", "keyword", "number", "string", "operator", "comment"]
@@ -199,20 +200,13 @@ def show_snippet(text, pred, truth, lines=6):
 
 
 def save_plot(history, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    epochs = range(1, len(history["test"]) + 1)
-    ax.plot(epochs, history["test"], marker="o", label="bidirectional LSTM")
-    ax.axhline(history["baseline"], color="gray", linestyle="--", label="majority class")
-    ax.set(xlabel="epoch", ylabel="per-character accuracy", ylim=(0, 1),
-           title="Token class of every character of held-out Python code")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, figsize=(6, 3.8)) as (fig, ax):
+        epochs = range(1, len(history["test"]) + 1)
+        ax.plot(epochs, history["test"], marker="o", label="bidirectional LSTM")
+        ax.axhline(history["baseline"], color="gray", linestyle="--", label="majority class")
+        ax.set(xlabel="epoch", ylabel="per-character accuracy", ylim=(0, 1),
+               title="Token class of every character of held-out Python code")
+        ax.legend(loc="lower right")
 
 
 if __name__ == "__main__":

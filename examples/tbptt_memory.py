@@ -27,6 +27,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import bptt_chunks
 from tinygrad_rnn.nn.utils import detach_hidden
+from tinygrad_rnn.plotting import figure
 
 
 class Predictor(nn.Module):
@@ -100,21 +101,14 @@ def main(argv=None):
 
 
 def save_plot(result, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
     mib = 2 ** 20
-    ax.plot(result["lengths"], [b / mib for b in result["full"]], "o-", label="full BPTT")
-    ax.plot(result["lengths"], [b / mib for b in result["truncated"]], "s-",
-            label=f"truncated BPTT, T = {result['chunk']}")
-    ax.set(xlabel="sequence length L", ylabel="peak memory (MiB)",
-           title="Memory of one forward + backward pass (LSTM)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, figsize=(6, 4)) as (fig, ax):
+        ax.plot(result["lengths"], [b / mib for b in result["full"]], "o-", label="full BPTT")
+        ax.plot(result["lengths"], [b / mib for b in result["truncated"]], "s-",
+                label=f"truncated BPTT, T = {result['chunk']}")
+        ax.set(xlabel="sequence length L", ylabel="peak memory (MiB)",
+               title="Memory of one forward + backward pass (LSTM)")
+        ax.legend()
 
 
 if __name__ == "__main__":

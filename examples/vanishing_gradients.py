@@ -13,6 +13,7 @@ import argparse
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+from tinygrad_rnn.plotting import figure
 
 
 def layer_gradient_norms(activation, depth, width, X, y):
@@ -55,19 +56,12 @@ def main(argv=None):
 
 
 def save_plot(norms, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, values in norms.items():
-        ax.plot(range(1, len(values) + 1), values, marker="o", label=name)
-    ax.set(xlabel="layer (1 = nearest the input)", ylabel="mean |dE/dW|", yscale="log",
-           title="Gradient size per layer after one backward pass")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"saved {path}")
+    with figure(path, figsize=(6, 4)) as (fig, ax):
+        for name, values in norms.items():
+            ax.plot(range(1, len(values) + 1), values, marker="o", label=name)
+        ax.set(xlabel="layer (1 = nearest the input)", ylabel="mean |dE/dW|", yscale="log",
+               title="Gradient size per layer after one backward pass")
+        ax.legend()
 
 
 if __name__ == "__main__":

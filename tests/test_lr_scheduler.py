@@ -4,9 +4,7 @@ PyTorch's sequences were recorded in ``tests/data/optim_reference.npz`` (see
 ``tests/data/make_optim_reference.py``); ``test_optim_trajectories.py`` re-checks them live when
 PyTorch is installed.
 """
-import json
 import math
-import os
 import pickle
 
 import numpy as np
@@ -16,23 +14,12 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import optim
 from tinygrad_rnn.optim import lr_scheduler as S
 
-_npz = np.load(os.path.join(os.path.dirname(__file__), "data", "optim_reference.npz"))
-META = json.loads(str(_npz["meta"]))
+from optim_reference import META, REF, lr_sequence
 
 
 def make_opt(*lrs):
     """An SGD optimizer with one parameter group per learning rate."""
     return optim.SGD([{"params": [tg.zeros(1, requires_grad=True)], "lr": lr} for lr in lrs], lr=lrs[0])
-
-
-def lr_sequence(sched, n, group=0):
-    """lr after construction, then after each of n steps."""
-    out = [sched.get_last_lr()[group]]
-    for _ in range(n):
-        sched.optimizer.step()
-        sched.step()
-        out.append(sched.get_last_lr()[group])
-    return out
 
 
 # ----------------------------------------------------------------------------- closed forms
@@ -79,7 +66,7 @@ def test_lambdalr_takes_one_lambda_per_group():
 def test_schedule_matches_recorded_pytorch(key):
     name, kwargs, n = META["schedulers"][key]
     lrs = lr_sequence(getattr(S, name)(make_opt(0.1), **kwargs), n)
-    np.testing.assert_allclose(lrs, _npz[f"sched/{key}"], rtol=1e-12)
+    np.testing.assert_allclose(lrs, REF[f"sched/{key}"], rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------- common behaviour
@@ -242,7 +229,7 @@ def test_plateau_accepts_a_one_element_tensor_metric():
 
 def test_plateau_matches_recorded_pytorch_sequence():
     assert plateau(META["plateau_metrics"], 0.1, **META["plateau_kwargs"]) == \
-        pytest.approx(list(_npz["sched/plateau"]), rel=1e-14)
+        pytest.approx(list(REF["sched/plateau"]), rel=1e-14)
 
 
 def test_plateau_worked_example_by_hand():

@@ -6,11 +6,8 @@ PyTorch's lr and momentum sequences for every ``SCHEDULE_CASES`` entry were reco
 ``tests/data/optim_reference.npz`` by ``tests/data/make_optim_reference.py`` (two parameter groups,
 so per-group values are checked); with PyTorch installed, ``*_live`` tests re-run it.
 """
-import importlib.util
 import io
-import json
 import math
-import os
 
 import numpy as np
 import pytest
@@ -21,31 +18,14 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import optim
 from tinygrad_rnn.optim import lr_scheduler as S
 
-HERE = os.path.dirname(__file__)
-_npz = np.load(os.path.join(HERE, "data", "optim_reference.npz"))
-REF = {k: _npz[k] for k in _npz.files}
-META = json.loads(str(REF["meta"]))
-CASES = META["schedule_cases"]
+from optim_reference import META, REF, lr_sequence, make_ref
 
-_spec = importlib.util.spec_from_file_location("make_optim_reference",
-                                               os.path.join(HERE, "data", "make_optim_reference.py"))
-make_ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_ref)          # needs no PyTorch: it is imported only by its main()
+CASES = META["schedule_cases"]
 
 
 def make_opt(*lrs, cls=optim.SGD, **kwargs):
     """An optimizer with one parameter group per learning rate."""
     return cls([{"params": [tg.zeros(1, requires_grad=True)], "lr": lr} for lr in lrs], **kwargs)
-
-
-def lr_sequence(sched, n, group=0):
-    """lr after construction, then after each of n steps."""
-    out = [sched.get_last_lr()[group]]
-    for _ in range(n):
-        sched.optimizer.step()
-        sched.step()
-        out.append(sched.get_last_lr()[group])
-    return out
 
 
 def run_case(key):

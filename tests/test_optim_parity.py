@@ -11,11 +11,8 @@ float64 to 1e-12, float32 to 1e-5.
 """
 import copy
 import functools
-import importlib.util
 import io
-import json
 import math
-import os
 
 import numpy as np
 import pytest
@@ -23,42 +20,15 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn import optim
 
-DATA = os.path.join(os.path.dirname(__file__), "data", "optim_reference.npz")
-_npz = np.load(DATA)
-REF = {k: _npz[k] for k in _npz.files}
-META = json.loads(str(REF["meta"]))
+import optim_reference as shared
+from optim_reference import META, REF, STEPS, TOL, flat, sign_and_decay, torch_or_skip, tuples
+
 CONFIGS = META["parity_configs"]
-STEPS = META["steps"]
-TOL = {"float64": 1e-12, "float32": 1e-5}
 NEW = ("NAdam", "RAdam", "Adamax", "Adadelta")
 
 
-def _tuples(d):
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-
-
-def _flat(w, b):
-    return np.concatenate([w.numpy().ravel(), b.numpy()])
-
-
 def run_ours(key, dtype="float64", device="cpu", steps=STEPS):
-    """Our optimizer on the reference problem: trajectory of concat(w.ravel(), b), (steps + 1, 8)."""
-    name, kwargs, overrides = CONFIGS[key]
-    kwargs = _tuples(kwargs)
-    X, Y = (tg.tensor(REF[k], dtype=dtype, device=device) for k in ("X", "Y"))
-    w = tg.tensor(REF["w0"], dtype=dtype, device=device, requires_grad=True)
-    b = tg.tensor(REF["b0"], dtype=dtype, device=device, requires_grad=True)
-    params = ([{"params": [p], **_tuples(o)} for p, o in zip((w, b), overrides)] if overrides
-              else [w, b])
-    opt = getattr(optim, name)(params, **kwargs)
-    sign = -1.0 if kwargs.get("maximize") else 1.0
-    out = [_flat(w, b)]
-    for _ in range(steps):
-        opt.zero_grad()
-        (sign * ((X @ w + b - Y) ** 2).mean()).backward()
-        opt.step()
-        out.append(_flat(w, b))
-    return np.stack(out).astype(np.float64)
+    return shared.run_ours(CONFIGS[key], dtype, device, steps)
 
 
 @functools.lru_cache(maxsize=None)
@@ -71,12 +41,7 @@ def ours(key, dtype):
 def reference_nadam(theta, g, s, t, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                     decoupled_weight_decay=False, maximize=False):
     beta1, beta2 = betas
-    if maximize:
-        g = -g
-    if decoupled_weight_decay:
-        theta = theta - lr * weight_decay * theta
-    elif weight_decay:
-        g = g + weight_decay * theta
+    theta, g = sign_and_decay(theta, g, lr, weight_decay, maximize, decoupled_weight_decay)
     mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     # PyTorch keeps prod(mu_i) in a float32 0-d tensor: each product is rounded to float32.
@@ -91,12 +56,7 @@ def reference_nadam(theta, g, s, t, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weigh
 def reference_radam(theta, g, s, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                     decoupled_weight_decay=False, maximize=False):
     beta1, beta2 = betas
-    if maximize:
-        g = -g
-    if decoupled_weight_decay:
-        theta = theta - lr * weight_decay * theta
-    elif weight_decay:
-        g = g + weight_decay * theta
+    theta, g = sign_and_decay(theta, g, lr, weight_decay, maximize, decoupled_weight_decay)
     s["m"] = beta1 * s.get("m", 0.0) + (1 - beta1) * g
     s["v"] = beta2 * s.get("v", 0.0) + (1 - beta2) * g ** 2
     m_hat = s["m"] / (1 - beta1 ** t)
@@ -136,21 +96,7 @@ REFERENCES = {"NAdam": reference_nadam, "RAdam": reference_radam, "Adamax": refe
 
 
 def run_reference(key):
-    """The documented algorithm in float64 NumPy, with the gradient of the loss worked by hand."""
-    name, kwargs, overrides = CONFIGS[key]
-    hypers = [{**_tuples(kwargs), **_tuples(o)} for o in overrides] if overrides else [_tuples(kwargs)] * 2
-    X, Y = REF["X"], REF["Y"]
-    w, b = REF["w0"].copy(), REF["b0"].copy()
-    sign = -1.0 if kwargs.get("maximize") else 1.0
-    states = [{}, {}]
-    out = [np.concatenate([w.ravel(), b])]
-    for t in range(1, STEPS + 1):
-        r = X @ w + b - Y                       # loss = sum(r ** 2) / r.size
-        gw, gb = sign * 2 * X.T @ r / r.size, sign * 2 * r.sum(0) / r.size
-        w = REFERENCES[name](w, gw, states[0], t, **hypers[0])
-        b = REFERENCES[name](b, gb, states[1], t, **hypers[1])
-        out.append(np.concatenate([w.ravel(), b]))
-    return np.stack(out)
+    return shared.run_reference(CONFIGS[key], REFERENCES[CONFIGS[key][0]])
 
 
 # ----------------------------------------------------------------------------- trajectories
@@ -270,8 +216,8 @@ def test_state_dict_through_a_checkpoint_continues_identically(name):
     def make(w0, b0):
         w = tg.tensor(w0, dtype="float64", requires_grad=True)
         b = tg.tensor(b0, dtype="float64", requires_grad=True)
-        groups = [{"params": [p], **_tuples(o)} for p, o in zip((w, b), overrides)]
-        return w, b, getattr(optim, name)(groups, **_tuples(kwargs))
+        groups = [{"params": [p], **tuples(o)} for p, o in zip((w, b), overrides)]
+        return w, b, getattr(optim, name)(groups, **tuples(kwargs))
 
     def run(w, b, opt, n):
         for _ in range(n):
@@ -290,8 +236,8 @@ def test_state_dict_through_a_checkpoint_continues_identically(name):
     opt2.load_state_dict(ck["opt"])
     run(w, b, opt, 30)
     run(w2, b2, opt2, 30)
-    np.testing.assert_array_equal(_flat(w2, b2), _flat(w, b))
-    np.testing.assert_allclose(_flat(w, b), ours(key, "float64")[-1], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(flat(w2, b2), flat(w, b))
+    np.testing.assert_allclose(flat(w, b), ours(key, "float64")[-1], rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("name, kwargs, message", [
@@ -334,13 +280,7 @@ def test_parameters_without_gradient_are_left_alone(name):
 
 @pytest.fixture(scope="module")
 def torch_ref():
-    """(torch, the generator module) -- skips when PyTorch is not installed."""
-    torch = pytest.importorskip("torch")
-    spec = importlib.util.spec_from_file_location(
-        "make_optim_reference", os.path.join(os.path.dirname(__file__), "data", "make_optim_reference.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return torch, module
+    return torch_or_skip()
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

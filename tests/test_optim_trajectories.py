@@ -14,9 +14,6 @@ trajectories are compared: float64 runs to 1e-12, float32 runs to 1e-5 (float32 
 50 steps stays below 2e-6 here).
 """
 import functools
-import importlib.util
-import json
-import os
 
 import numpy as np
 import pytest
@@ -24,37 +21,14 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn import optim
 
-DATA = os.path.join(os.path.dirname(__file__), "data", "optim_reference.npz")
-_npz = np.load(DATA)
-REF = {k: _npz[k] for k in _npz.files}
-META = json.loads(str(REF["meta"]))
+import optim_reference as shared
+from optim_reference import META, REF, STEPS, TOL, sign_and_decay, torch_or_skip
+
 CONFIGS = META["configs"]
-STEPS = META["steps"]
-TOL = {"float64": 1e-12, "float32": 1e-5}
-
-
-def _tuples(d):
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def run_ours(key, dtype="float64", device="cpu", steps=STEPS):
-    """Our optimizer on the reference problem: trajectory of concat(w.ravel(), b), (steps + 1, 8)."""
-    name, kwargs, overrides = CONFIGS[key]
-    kwargs = _tuples(kwargs)
-    X, Y = (tg.tensor(REF[k], dtype=dtype, device=device) for k in ("X", "Y"))
-    w = tg.tensor(REF["w0"], dtype=dtype, device=device, requires_grad=True)
-    b = tg.tensor(REF["b0"], dtype=dtype, device=device, requires_grad=True)
-    params = ([{"params": [p], **_tuples(o)} for p, o in zip((w, b), overrides)] if overrides
-              else [w, b])
-    opt = getattr(optim, name)(params, **kwargs)
-    sign = -1.0 if kwargs.get("maximize") else 1.0
-    out = [np.concatenate([w.numpy().ravel(), b.numpy()])]
-    for _ in range(steps):
-        opt.zero_grad()
-        (sign * ((X @ w + b - Y) ** 2).mean()).backward()
-        opt.step()
-        out.append(np.concatenate([w.numpy().ravel(), b.numpy()]))
-    return np.stack(out).astype(np.float64)
+    return shared.run_ours(CONFIGS[key], dtype, device, steps)
 
 
 @functools.lru_cache(maxsize=None)
@@ -107,12 +81,7 @@ def reference_rmsprop(theta, g, s, t, lr=1e-2, alpha=0.99, eps=1e-8, weight_deca
 def reference_adam(theta, g, s, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
                    maximize=False, decoupled=False):
     beta1, beta2 = betas
-    if maximize:
-        g = -g
-    if decoupled:
-        theta = theta - lr * weight_decay * theta
-    elif weight_decay:
-        g = g + weight_decay * theta
+    theta, g = sign_and_decay(theta, g, lr, weight_decay, maximize, decoupled)
     s["m"] = beta1 * s.get("m", 0.0) + (1 - beta1) * g
     s["v"] = beta2 * s.get("v", 0.0) + (1 - beta2) * g ** 2
     m_hat = s["m"] / (1 - beta1 ** t)
@@ -134,21 +103,7 @@ REFERENCES = {"SGD": reference_sgd, "Adagrad": reference_adagrad, "RMSprop": ref
 
 
 def run_reference(key):
-    """The documented algorithm in float64 NumPy, with the gradient of the loss worked by hand."""
-    name, kwargs, overrides = CONFIGS[key]
-    hypers = [{**_tuples(kwargs), **_tuples(o)} for o in overrides] if overrides else [_tuples(kwargs)] * 2
-    X, Y = REF["X"], REF["Y"]
-    w, b = REF["w0"].copy(), REF["b0"].copy()
-    sign = -1.0 if kwargs.get("maximize") else 1.0
-    states = [{}, {}]
-    out = [np.concatenate([w.ravel(), b])]
-    for t in range(1, STEPS + 1):
-        r = X @ w + b - Y                       # loss = sum(r ** 2) / r.size
-        gw, gb = sign * 2 * X.T @ r / r.size, sign * 2 * r.sum(0) / r.size
-        w = REFERENCES[name](w, gw, states[0], t, **hypers[0])
-        b = REFERENCES[name](b, gb, states[1], t, **hypers[1])
-        out.append(np.concatenate([w.ravel(), b]))
-    return np.stack(out)
+    return shared.run_reference(CONFIGS[key], REFERENCES[CONFIGS[key][0]])
 
 
 # ----------------------------------------------------------------------------- tests
@@ -187,13 +142,7 @@ def test_trajectory_is_the_same_on_every_device(key, device):
 
 @pytest.fixture(scope="module")
 def torch_ref():
-    """(torch, the generator module) -- skips when PyTorch is not installed."""
-    torch = pytest.importorskip("torch")
-    spec = importlib.util.spec_from_file_location(
-        "make_optim_reference", os.path.join(os.path.dirname(__file__), "data", "make_optim_reference.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return torch, module
+    return torch_or_skip()
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -39,18 +39,17 @@ def as_list(state):
     return list(state) if isinstance(state, tuple) else [state]
 
 
-def compare(theirs, ours, x_np, states_np, tol=1e-12):
-    """Forward both, backward a random weighting of every output, compare everything."""
-    rng = np.random.default_rng(1)
+def leaves(x_np, states_np):
+    """The input and the initial states as leaves of both libraries: tx, x, [torch states], [ours]."""
     tx, x = torch.tensor(x_np, requires_grad=True), tg.tensor(x_np, requires_grad=True)
     ths = [torch.tensor(s, requires_grad=True) for s in states_np]
     hs = [tg.tensor(s, requires_grad=True) for s in states_np]
-    lstm = isinstance(theirs, torch.nn.LSTM)
-    thx = None if not ths else tuple(ths) if lstm else ths[0]
-    hx = None if not hs else tuple(hs) if lstm else hs[0]
-    tout, tstate = theirs(tx, thx)
-    out, state = ours(x, hx)
-    touts, outs = [tout] + as_list(tstate), [out] + as_list(state)
+    return tx, x, ths, hs
+
+
+def check_outputs_and_gradients(rng, theirs, ours, touts, outs, tx, x, ths, hs, tol=1e-12):
+    """Backward a random weighting of every output through both; then outputs, input and state
+    gradients and every parameter's gradient must agree."""
     weights = [rng.normal(size=t.shape) for t in touts]
     sum((t * torch.tensor(w)).sum() for t, w in zip(touts, weights)).backward()
     sum((o * tg.tensor(w)).sum() for o, w in zip(outs, weights)).backward()
@@ -63,6 +62,18 @@ def compare(theirs, ours, x_np, states_np, tol=1e-12):
     for (n, p), (tn, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
         assert n == tn
         close(p.grad, tp.grad, tol)
+
+
+def compare(theirs, ours, x_np, states_np, tol=1e-12):
+    """Forward both, backward a random weighting of every output, compare everything."""
+    tx, x, ths, hs = leaves(x_np, states_np)
+    lstm = isinstance(theirs, torch.nn.LSTM)
+    thx = None if not ths else tuple(ths) if lstm else ths[0]
+    hx = None if not hs else tuple(hs) if lstm else hs[0]
+    tout, tstate = theirs(tx, thx)
+    out, state = ours(x, hx)
+    check_outputs_and_gradients(np.random.default_rng(1), theirs, ours, [tout] + as_list(tstate),
+                                [out] + as_list(state), tx, x, ths, hs, tol)
 
 
 @pytest.mark.parametrize("mode,num_layers,bidirectional,batch_first,bias,with_state,fused",
@@ -117,9 +128,7 @@ def test_packed_batches_match_pytorch(mode, fused, bidirectional, with_state):
     D = 2 if bidirectional else 1
     states_np = [rng.normal(size=(2 * D, 5, 4)) for _ in range(2 if mode == "LSTM" else 1)] \
         if with_state else []
-    tx, x = torch.tensor(x_np, requires_grad=True), tg.tensor(x_np, requires_grad=True)
-    ths = [torch.tensor(s, requires_grad=True) for s in states_np]
-    hs = [tg.tensor(s, requires_grad=True) for s in states_np]
+    tx, x, ths, hs = leaves(x_np, states_np)
     lstm = mode == "LSTM"
     tpacked = TR.pack_padded_sequence(tx, lengths, enforce_sorted=False)
     packed = R.pack_padded_sequence(x, lengths, enforce_sorted=False)
@@ -131,17 +140,8 @@ def test_packed_batches_match_pytorch(mode, fused, bidirectional, with_state):
     tpad, tlen = TR.pad_packed_sequence(tout, total_length=7)
     pad, length = R.pad_packed_sequence(out, total_length=7)
     np.testing.assert_array_equal(length.numpy(), tlen.numpy())
-    touts, outs = [tpad] + as_list(tstate), [pad] + as_list(state)
-    w = [rng.normal(size=t.shape) for t in touts]
-    sum((t * torch.tensor(v)).sum() for t, v in zip(touts, w)).backward()
-    sum((o * tg.tensor(v)).sum() for o, v in zip(outs, w)).backward()
-    for a, b in zip(outs, touts):
-        close(a, b)
-    close(x.grad, tx.grad)
-    for a, b in zip(hs, ths):
-        close(a.grad, b.grad)
-    for p, tp in zip(ours.parameters(), theirs.parameters()):
-        close(p.grad, tp.grad)
+    check_outputs_and_gradients(rng, theirs, ours, [tpad] + as_list(tstate), [pad] + as_list(state),
+                                tx, x, ths, hs)
 
 
 @pytest.mark.parametrize("cls", ["RNNCell", "LSTMCell", "GRUCell"])
@@ -153,21 +153,10 @@ def test_cells_match_pytorch(cls, unbatched):
     shape = (lambda *s: s[1:]) if unbatched else (lambda *s: s)
     x_np = rng.normal(size=shape(2, 3))
     s_np = [rng.normal(size=shape(2, 4)) for _ in range(2 if cls == "LSTMCell" else 1)]
-    tx, x = torch.tensor(x_np, requires_grad=True), tg.tensor(x_np, requires_grad=True)
-    ths = [torch.tensor(s, requires_grad=True) for s in s_np]
-    hs = [tg.tensor(s, requires_grad=True) for s in s_np]
+    tx, x, ths, hs = leaves(x_np, s_np)
     touts = as_list(theirs(tx, tuple(ths) if len(ths) == 2 else ths[0]))
     outs = as_list(ours(x, tuple(hs) if len(hs) == 2 else hs[0]))
-    w = [rng.normal(size=t.shape) for t in touts]
-    sum((t * torch.tensor(v)).sum() for t, v in zip(touts, w)).backward()
-    sum((o * tg.tensor(v)).sum() for o, v in zip(outs, w)).backward()
-    for a, b in zip(outs, touts):
-        close(a, b)
-    close(x.grad, tx.grad)
-    for a, b in zip(hs, ths):
-        close(a.grad, b.grad)
-    for p, tp in zip(ours.parameters(), theirs.parameters()):
-        close(p.grad, tp.grad)
+    check_outputs_and_gradients(rng, theirs, ours, touts, outs, tx, x, ths, hs)
 
 
 def test_printouts_match_pytorch():

@@ -5,8 +5,6 @@ from PyTorch gives the same outputs and gradients. The arithmetic lives in ``ops
 """
 from __future__ import annotations
 
-import math
-
 from ..creation import zeros
 from ..ops import conv as C
 from . import init
@@ -65,13 +63,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # PyTorch's default: kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
-        # and the bias uses the same bound
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_uniform_(self.weight, self.bias)
 
     def extra_repr(self):
         n = self._spatial
@@ -97,7 +89,16 @@ class _ConvNd(Module):
         return fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class Conv2d(_ConvNd):
+class _Conv(_ConvNd):
+    """What Conv1d/2d share: PyTorch's constructor arguments and defaults."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         bias, padding_mode, device=device, dtype=dtype)
+
+
+class Conv2d(_Conv):
     """2-D convolution layer: (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, H_out, W_out).
 
     ``weight``: (out_channels, in_channels / groups, kH, kW), ``bias``: (out_channels,), both
@@ -106,34 +107,25 @@ class Conv2d(_ConvNd):
     or 'circular'.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, device=device, dtype=dtype)
-
     def forward(self, input):
         return self._conv_forward(input, C.conv2d)
 
 
-class Conv1d(_ConvNd):
+class Conv1d(_Conv):
     """1-D convolution layer: (N, C_in, L) or (C_in, L) -> (N, C_out, L_out); ``weight``
     (out_channels, in_channels / groups, k). Otherwise as :class:`Conv2d`."""
     _spatial = 1
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input):
         return self._conv_forward(input, C.conv1d)
 
 
 class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose1d/2d share: PyTorch's constructor arguments and defaults, output_size."""
     _transposed = True
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-                 bias, dilation, padding_mode, device, dtype):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
@@ -171,18 +163,8 @@ class ConvTranspose2d(_ConvTransposeNd):
     dilation (kH - 1) + output_padding + 1. ``weight``: (in_channels, out_channels / groups, kH, kW).
     ``forward(input, output_size=None)``: ``output_size`` picks the output_padding."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, device, dtype)
-
 
 class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution: (N, C_in, L) -> (N, C_out, L_out); ``weight`` (in_channels,
     out_channels / groups, k). Otherwise as :class:`ConvTranspose2d`."""
     _spatial = 1
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, device, dtype)

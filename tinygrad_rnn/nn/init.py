@@ -137,6 +137,16 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return uniform_(tensor, -bound, bound, generator)
 
 
+def _default_uniform_(weight, bias):
+    """PyTorch's default initialisation of Linear and Conv layers: ``kaiming_uniform_(a=sqrt(5))``
+    gives the weight U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias (if any) gets the same bound."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
+
+
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std^2) with std = gain / sqrt(fan)."""
     if _no_elements(tensor):

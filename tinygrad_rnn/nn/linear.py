@@ -1,8 +1,6 @@
 """Linear (fully connected) layer and Identity."""
 from __future__ import annotations
 
-import math
-
 from ..creation import zeros
 from . import functional as F
 from . import init
@@ -39,11 +37,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_uniform_(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)

@@ -12,7 +12,29 @@ from .module import Module
 from .parameter import Parameter
 
 
-class LayerNorm(Module):
+class _AffineNorm(Module):
+    """Shared by the normalisation layers: the optional per-element scale ``weight`` (ones) and
+    shift ``bias`` (zeros) applied after normalising."""
+
+    def _init_affine(self, shape, affine, bias, device, dtype):
+        if affine:
+            self.weight = Parameter(ones(shape, dtype=dtype, device=device))
+            if bias:
+                self.bias = Parameter(zeros(shape, dtype=dtype, device=device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight.data[...] = 1
+        if self.bias is not None:
+            self.bias.data[...] = 0
+
+
+class LayerNorm(_AffineNorm):
     """Normalise each sample over its last dims ``normalized_shape`` (mean 0, biased variance 1),
     then scale by ``weight`` and shift by ``bias`` (both of shape ``normalized_shape``, initialised
     to ones and zeros). (*, *normalized_shape) -> same shape."""
@@ -24,21 +46,7 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(self.normalized_shape, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(zeros(self.normalized_shape, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self):
-        if self.weight is not None:
-            self.weight.data[...] = 1
-        if self.bias is not None:
-            self.bias.data[...] = 0
+        self._init_affine(self.normalized_shape, elementwise_affine, bias, device, dtype)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -48,7 +56,7 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     """Normalise each sample's ``num_groups`` groups of channels over their channels and positions
     (mean 0, biased variance 1), then scale and shift per channel by ``weight``/``bias`` (C,),
     initialised to ones and zeros. (N, C, *) -> same shape; C = ``num_channels``."""
@@ -60,21 +68,7 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self):
-        if self.weight is not None:
-            self.weight.data[...] = 1
-        if self.bias is not None:
-            self.bias.data[...] = 0
+        self._init_affine(num_channels, affine, bias, device, dtype)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -83,7 +77,8 @@ class GroupNorm(Module):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
 
-class _BatchNorm(Module):
+
+class _BatchNorm(_AffineNorm):
     """Shared by BatchNorm1d/2d: parameters ``weight``/``bias`` (C,), buffers ``running_mean``,
     ``running_var`` (C,) and ``num_batches_tracked`` (int64 scalar)."""
 
@@ -94,15 +89,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self._init_affine(num_features, affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
@@ -120,10 +107,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            self.weight.data[...] = 1
-        if self.bias is not None:
-            self.bias.data[...] = 0
+        super().reset_parameters()
 
     def _check_input_dim(self, input):
         if input.ndim not in self._expected_dims:

@@ -82,6 +82,35 @@ def _batched(op, input, spatial):
     return input.ndim == spatial + 2
 
 
+def _check_conv_args(op, input, weight, bias, groups, spatial, weight_dims):
+    """The checks every convolution starts with: input rank, weight rank (its first two dims are
+    ``weight_dims``), dtypes and groups. Returns (batched, the input as (N, C, *spatial))."""
+    batched = _batched(op, input, spatial)
+    if weight.ndim != spatial + 2:
+        raise OpError(f"{op}: expected a weight of {spatial + 2} dimensions ({weight_dims}, "
+                      f"{', '.join(['k'] * spatial)}), got weight of size {_size(weight.shape)}")
+    x = input if batched else input.reshape(1, *input.shape)
+    check_same_dtype(op, x, weight, bias)
+    if not isinstance(groups, (int, np.integer)) or groups <= 0:
+        raise OpError(f"{op}: non-positive groups is not supported, got groups={groups}")
+    return batched, x
+
+
+def as_4d(x, batched, spatial):
+    """(N, C, *spatial) or (C, *spatial) -> (N, C, H, W): 1-D convolutions and pools are 2-D ones
+    over an image of height 1."""
+    if not batched:
+        x = x.reshape(1, *x.shape)
+    return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if spatial == 1 else x
+
+
+def from_4d(y, batched, spatial):
+    """The way back from :func:`as_4d`: (N, C, H, W) -> the caller's (N, C, *spatial) or (C, *spatial)."""
+    if spatial == 1:
+        y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+    return y if batched else y.reshape(*y.shape[1:])
+
+
 # ----------------------------------------------------------------------------- geometry
 
 class Geometry:
@@ -344,15 +373,8 @@ def _check_fits(op, size, pad, kernel, dilation):
 
 
 def _conv(op, input, weight, bias, stride, padding, dilation, groups, spatial):
-    batched = _batched(op, input, spatial)
-    if weight.ndim != spatial + 2:
-        raise OpError(f"{op}: expected a weight of {spatial + 2} dimensions (out_channels, "
-                      f"in_channels / groups, {', '.join(['k'] * spatial)}), got weight of size "
-                      f"{_size(weight.shape)}")
-    x = input if batched else input.reshape(1, *input.shape)
-    check_same_dtype(op, x, weight, bias)
-    if not isinstance(groups, (int, np.integer)) or groups <= 0:
-        raise OpError(f"{op}: non-positive groups is not supported, got groups={groups}")
+    batched, x = _check_conv_args(op, input, weight, bias, groups, spatial,
+                                  "out_channels, in_channels / groups")
     o, cg = weight.shape[:2]
     if o % groups:
         raise OpError(f"{op}: Given groups={groups}, expected weight to be divisible by {groups} at "
@@ -371,14 +393,11 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, spatial):
     pad = _padding_arg(op, padding, kernel, dilation, stride, spatial)
     _check_fits(op, x.shape[2:], pad, kernel, dilation)
     if spatial == 1:   # a 1-D convolution is a 2-D one over an image of height 1
-        geo = Geometry((1, x.shape[2]), (1, kernel[0]), (1, stride[0]), ((0, 0), pad[0]),
-                       (1, dilation[0]), groups)
-        y = Conv.apply(x.reshape(*x.shape[:2], 1, x.shape[2]), weight.reshape(o, cg, 1, kernel[0]),
-                       bias, geo)
-        y = y.reshape(y.shape[0], o, y.shape[3])
-    else:
-        y = Conv.apply(x, weight, bias, Geometry(x.shape[2:], kernel, stride, pad, dilation, groups))
-    return y if batched else y.reshape(*y.shape[1:])
+        weight = as_4d(weight, True, 1)
+        kernel, stride, pad, dilation = (1,) + kernel, (1,) + stride, ((0, 0),) + pad, (1,) + dilation
+    x = as_4d(x, True, spatial)
+    y = Conv.apply(x, weight, bias, Geometry(x.shape[2:], kernel, stride, pad, dilation, groups))
+    return from_4d(y, batched, spatial)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -399,15 +418,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, groups, dilation,
                     spatial):
-    batched = _batched(op, input, spatial)
-    if weight.ndim != spatial + 2:
-        raise OpError(f"{op}: expected a weight of {spatial + 2} dimensions (in_channels, "
-                      f"out_channels / groups, {', '.join(['k'] * spatial)}), got weight of size "
-                      f"{_size(weight.shape)}")
-    x = input if batched else input.reshape(1, *input.shape)
-    check_same_dtype(op, x, weight, bias)
-    if not isinstance(groups, (int, np.integer)) or groups <= 0:
-        raise OpError(f"{op}: non-positive groups is not supported, got groups={groups}")
+    batched, x = _check_conv_args(op, input, weight, bias, groups, spatial,
+                                  "in_channels, out_channels / groups")
     cin, cg = weight.shape[:2]
     if x.shape[1] != cin:
         raise OpError(f"{op}: Given transposed=1, weight of size {_size(weight.shape)}, expected "
@@ -442,16 +454,12 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
         raise OpError(f"{op}: the output would have size {list(size)} (input {list(size_in)}, "
                       f"stride {list(stride)}, padding {list(pad)}, kernel {list(kernel)}); "
                       f"every size must be at least 1: use less padding")
-    if spatial == 1:
-        geo = Geometry((1, size[0]), (1, kernel[0]), (1, stride[0]), ((0, 0), (pad[0], pad[0])),
-                       (1, dilation[0]), groups, out=(1, size_in[0]))
-        y = ConvTranspose.apply(x.reshape(*x.shape[:2], 1, x.shape[2]),
-                                weight.reshape(cin, cg, 1, kernel[0]), bias, geo)
-        y = y.reshape(y.shape[0], cout, y.shape[3])
-    else:
-        geo = Geometry(size, kernel, stride, tuple((p, p) for p in pad), dilation, groups, out=size_in)
-        y = ConvTranspose.apply(x, weight, bias, geo)
-    return y if batched else y.reshape(*y.shape[1:])
+    if spatial == 1:   # as for conv1d: a 2-D transposed convolution over an image of height 1
+        weight = as_4d(weight, True, 1)
+        kernel, stride, pad, dilation = (1,) + kernel, (1,) + stride, (0,) + pad, (1,) + dilation
+        size, size_in = (1,) + size, (1,) + size_in
+    geo = Geometry(size, kernel, stride, tuple((p, p) for p in pad), dilation, groups, out=size_in)
+    return from_4d(ConvTranspose.apply(as_4d(x, True, spatial), weight, bias, geo), batched, spatial)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,

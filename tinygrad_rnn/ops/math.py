@@ -67,29 +67,27 @@ class Expm1(Function):
         return g * (out + 1)                # d/dx (e^x - 1) = e^x
 
 
-class Log2(Function):
-    # its own forward (not log(x) / log 2) so that log2 of a power of two is exact, as in PyTorch
-    @staticmethod
-    def forward(ctx, x):
+class _LogBase(Function):
+    """log_b(x) for the ``base`` b of a subclass, by its own NumPy function ``numpy_name`` (not
+    log(x) / log b) so that log2 of a power of two is exact, as in PyTorch."""
+
+    @classmethod
+    def forward(cls, ctx, x):
         ctx.save_for_backward(x)
-        return ctx.xp(x).log2(x)
+        return getattr(ctx.xp(x), cls.numpy_name)(x)
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
         x, = ctx.saved_tensors
-        return g / (x * math.log(2.0))
+        return g / (x * math.log(cls.base))     # d/dx log_b x = 1 / (x ln b)
 
 
-class Log10(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return ctx.xp(x).log10(x)
+class Log2(_LogBase):
+    numpy_name, base = "log2", 2.0
 
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g / (x * math.log(10.0))
+
+class Log10(_LogBase):
+    numpy_name, base = "log10", 10.0
 
 
 class Tan(Function):
@@ -309,38 +307,34 @@ def _check_integer_divisor(name, x, y):
             raise ZeroDivisionError(f"{name}: integer division by zero")
 
 
-class Fmod(Function):
-    """C's fmod: the remainder of x / y truncated toward zero; takes the sign of x."""
+class _Remainder(Function):
+    """``x - q(x / y) y`` for the rounding ``q`` of a subclass (``quotient``), computed by the NumPy
+    function of the subclass's ``name``."""
 
-    @staticmethod
-    def forward(ctx, x, y):
-        _check_integer_divisor("fmod", x, y)
+    @classmethod
+    def forward(cls, ctx, x, y):
+        _check_integer_divisor(cls.name, x, y)
         ctx.save_for_backward(x, y)
-        return ctx.xp(x, y).fmod(x, y)
+        return getattr(ctx.xp(x, y), cls.name)(x, y)
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
         x, y = ctx.saved_tensors
         gx, gy = ctx.needs_input_grad
-        # fmod(x, y) = x - trunc(x / y) y, with trunc(x / y) locally constant
-        return (g if gx else None), (-g * trunc(x / y) if gy else None)
+        # q(x / y) is locally constant: d/dx = 1, d/dy = -q(x / y)
+        return (g if gx else None), (-g * cls.quotient(x / y) if gy else None)
 
 
-class Remainder(Function):
-    """Python's %: the remainder of x / y rounded toward -inf; takes the sign of y."""
+class Fmod(_Remainder):
+    """C's fmod: the remainder of x / y truncated toward zero; takes the sign of x.
+    fmod(x, y) = x - trunc(x / y) y."""
+    name, quotient = "fmod", staticmethod(trunc)
 
-    @staticmethod
-    def forward(ctx, x, y):
-        _check_integer_divisor("remainder", x, y)
-        ctx.save_for_backward(x, y)
-        return ctx.xp(x, y).remainder(x, y)
 
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        gx, gy = ctx.needs_input_grad
-        # remainder(x, y) = x - floor(x / y) y, with floor(x / y) locally constant
-        return (g if gx else None), (-g * floor(x / y) if gy else None)
+class Remainder(_Remainder):
+    """Python's %: the remainder of x / y rounded toward -inf; takes the sign of y.
+    remainder(x, y) = x - floor(x / y) y."""
+    name, quotient = "remainder", staticmethod(floor)
 
 
 class FloorDivide(Function):

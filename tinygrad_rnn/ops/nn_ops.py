@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd import Function
 from .common import const
+from .elementwise import Clamp
 from .shape import IndexAdd, _index_add
 
 _LOG_MIN = -100.0     # PyTorch clamps BCE's logs here so a probability of exactly 0 or 1 stays finite
@@ -81,16 +82,10 @@ class BinaryCrossEntropy(Function):
         return gx, gt, None
 
 
-class Hardtanh(Function):
-    """``clamp(x, lo, hi)`` with gradient 1 strictly inside (lo, hi) and 0 at and beyond the
-    bounds: PyTorch's choice for hardtanh, relu6, hardsigmoid and hardswish."""
+class Hardtanh(Clamp):
+    """``clamp(x, lo, hi)`` (Clamp's forward) with gradient 1 strictly inside (lo, hi) and 0 at and
+    beyond the bounds: PyTorch's choice for hardtanh, relu6, hardsigmoid and hardswish."""
     name = "hardtanh"
-
-    @staticmethod
-    def forward(ctx, x, lo, hi):
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
-        return ctx.xp(x).clip(x, lo, hi).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

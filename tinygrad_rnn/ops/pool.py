@@ -22,7 +22,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, OpError
 from ..tensor import Tensor
-from .conv import Geometry, crop_array, pad_array, windows
+from .conv import Geometry, as_4d, crop_array, from_4d, pad_array, windows
 
 # ----------------------------------------------------------------------------- geometry
 
@@ -207,30 +207,17 @@ class MaxGather(Function):
         return MaxScatter.apply(g, ctx.winners, ctx.geo), None, None
 
 
-def _as4d(x, batched, spatial):
-    """(N, C, *spatial) or (C, *spatial) -> (N, C, H, W) with H = 1 for 1-D."""
-    if not batched:
-        x = x.reshape(1, *x.shape)
-    return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if spatial == 1 else x
-
-
-def _back(y, batched, spatial):
-    if spatial == 1:
-        y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
-    return y if batched else y.reshape(*y.shape[1:])
-
-
 def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, spatial):
     batched = _check_rank(op, input, spatial)
-    x = _as4d(input, batched, spatial)
+    x = as_4d(input, batched, spatial)
     geo = pool_geometry(op, x.shape[2 + (spatial == 1):], kernel_size, stride, padding, dilation,
                         ceil_mode, spatial)
     if input.dtype.kind == "b":
         raise OpError(f"{op}: \"max_pool\" not implemented for 'Bool'")
     out = MaxPool.apply(x, geo, bool(return_indices))
     if return_indices:
-        return _back(out[0], batched, spatial), _back(out[1], batched, spatial)
-    return _back(out, batched, spatial)
+        return from_4d(out[0], batched, spatial), from_4d(out[1], batched, spatial)
+    return from_4d(out, batched, spatial)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -313,7 +300,7 @@ def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_
     if input.dtype.kind != "f":
         raise OpError(f"{op}: expected a floating point input, got dtype {input.dtype}; convert it "
                       f"with .float() first")
-    x = _as4d(input, batched, spatial)
+    x = as_4d(input, batched, spatial)
     geo = pool_geometry(op, x.shape[2 + (spatial == 1):], kernel_size, stride, padding, 1, ceil_mode,
                         spatial)
     if divisor_override is not None:
@@ -329,7 +316,7 @@ def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_
             divisor = float(counts.flat[0])          # every window the same: a plain number
         else:
             divisor = backend.to_device(counts.astype(input.dtype), input.device)
-    return _back(AvgPool.apply(x, geo, divisor), batched, spatial)
+    return from_4d(AvgPool.apply(x, geo, divisor), batched, spatial)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,

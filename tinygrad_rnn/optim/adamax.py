@@ -1,7 +1,8 @@
 """Adamax: Adam with the second moment replaced by an exponentially weighted infinity norm."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_hyper, zeros_state
+from .adam import check_adam_hypers
+from .optimizer import Optimizer, zeros_state
 
 
 class Adamax(Optimizer):
@@ -18,12 +19,7 @@ class Adamax(Optimizer):
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *, maximize=False):
-        check_hyper("Adamax", "lr", lr, lr >= 0, "lr >= 0")
-        check_hyper("Adamax", "eps", eps, eps >= 0, "eps >= 0")
-        check_hyper("Adamax", "betas", betas, len(betas) == 2, "a pair (beta1, beta2)")
-        check_hyper("Adamax", "beta1", betas[0], 0 <= betas[0] < 1, "0 <= beta1 < 1")
-        check_hyper("Adamax", "beta2", betas[1], 0 <= betas[1] < 1, "0 <= beta2 < 1")
-        check_hyper("Adamax", "weight_decay", weight_decay, weight_decay >= 0, "weight_decay >= 0")
+        check_adam_hypers("Adamax", lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .adam import apply_weight_decay, check_adam_hypers, update_moments
 from .optimizer import Optimizer, check_hyper, zeros_state
 
 
@@ -35,12 +36,7 @@ class NAdam(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False):
-        check_hyper("NAdam", "lr", lr, lr >= 0, "lr >= 0")
-        check_hyper("NAdam", "eps", eps, eps >= 0, "eps >= 0")
-        check_hyper("NAdam", "betas", betas, len(betas) == 2, "a pair (beta1, beta2)")
-        check_hyper("NAdam", "beta1", betas[0], 0 <= betas[0] < 1, "0 <= beta1 < 1")
-        check_hyper("NAdam", "beta2", betas[1], 0 <= betas[1] < 1, "0 <= beta2 < 1")
-        check_hyper("NAdam", "weight_decay", weight_decay, weight_decay >= 0, "weight_decay >= 0")
+        check_adam_hypers("NAdam", lr, betas, eps, weight_decay)
         check_hyper("NAdam", "momentum_decay", momentum_decay, momentum_decay >= 0, "momentum_decay >= 0")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay,
@@ -57,18 +53,12 @@ class NAdam(Optimizer):
         t = state["step"]
         lr, wd, psi = float(group["lr"]), float(group["weight_decay"]), float(group["momentum_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p.data *= 1 - lr * wd
-            else:
-                g = g + wd * p.data
+        g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         mu_product = state["mu_product"] = _float32_product(state["mu_product"], mu)
         m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-        m += (1 - beta1) * (g - m)        # = beta1 * m + (1 - beta1) * g, written as PyTorch's lerp
-        v *= beta2
-        v += (1 - beta2) * g * g
+        update_moments(m, v, g, beta1, beta2)
         denom = xp.sqrt(v / (1 - beta2 ** t)) + float(group["eps"])
         p.data -= (lr * (1 - mu) / (1 - mu_product)) * (g / denom)
         p.data -= (lr * mu_next / (1 - mu_product * mu_next)) * (m / denom)

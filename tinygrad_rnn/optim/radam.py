@@ -1,7 +1,8 @@
 """RAdam: Adam whose adaptive step is switched on only once the variance estimate is reliable."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_hyper, zeros_state
+from .adam import apply_weight_decay, check_adam_hypers, update_moments
+from .optimizer import Optimizer, zeros_state
 
 
 class RAdam(Optimizer):
@@ -30,12 +31,7 @@ class RAdam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, maximize=False):
-        check_hyper("RAdam", "lr", lr, lr >= 0, "lr >= 0")
-        check_hyper("RAdam", "eps", eps, eps >= 0, "eps >= 0")
-        check_hyper("RAdam", "betas", betas, len(betas) == 2, "a pair (beta1, beta2)")
-        check_hyper("RAdam", "beta1", betas[0], 0 <= betas[0] < 1, "0 <= beta1 < 1")
-        check_hyper("RAdam", "beta2", betas[1], 0 <= betas[1] < 1, "0 <= beta2 < 1")
-        check_hyper("RAdam", "weight_decay", weight_decay, weight_decay >= 0, "weight_decay >= 0")
+        check_adam_hypers("RAdam", lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
 
@@ -49,15 +45,9 @@ class RAdam(Optimizer):
         t = state["step"]
         lr, wd = float(group["lr"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p.data *= 1 - lr * wd
-            else:
-                g = g + wd * p.data
+        g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
         m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-        m += (1 - beta1) * (g - m)        # = beta1 * m + (1 - beta1) * g, written as PyTorch's lerp
-        v *= beta2
-        v += (1 - beta2) * g * g
+        update_moments(m, v, g, beta1, beta2)
         bias1, bias2 = 1 - beta1 ** t, 1 - beta2 ** t
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2 ** t / bias2
