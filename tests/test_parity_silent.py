@@ -30,11 +30,22 @@ def _raises_inplace(fn, now, then, op=None):
 def test_optimizer_step_between_forward_and_backward_raises(device):
     w = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
     x = tg.tensor([4.0, 5.0, 6.0], device=device)
-    y = (w * x).sum()
+    y = (w * w * x).sum()                    # d/dw needs w's value: the first Mul saved it
     opt = optim.SGD([w], lr=0.1)
     w.grad = tg.ones(3, device=device)
-    opt.step()                               # changes w, which Mul saved for x's gradient
+    opt.step()                               # changes w after it was saved
     _raises_inplace(y.backward, 1, 0, op="mul")
+
+
+def test_a_step_that_changes_nothing_backward_reads_is_fine(device):
+    # as PyTorch: w * x saves only x (d/dw = x), so changing w afterwards is harmless
+    w = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    x = tg.tensor([4.0, 5.0, 6.0], device=device)
+    y = (w * x).sum()
+    with tg.no_grad():
+        w.mul_(10)
+    y.backward()
+    assert w.grad.tolist() == [4.0, 5.0, 6.0]
 
 
 @pytest.mark.parametrize("change", [
@@ -414,3 +425,146 @@ def test_promotion_table_matches_pytorch():
             for scalar in (2, 2.5, True):
                 assert str((tg.ones(2, dtype=getattr(tg, a)) * scalar).dtype) == \
                     str((torch.ones(2, dtype=getattr(torch, a)) * scalar).dtype).replace("torch.", ""), (a, scalar)
+
+
+# ----------------------------------------------------------------------------- gradients own their memory
+
+def test_create_graph_leaf_gradients_are_separate_tensors():
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    b = tg.tensor([3.0, 4.0], requires_grad=True)
+    ((a + b) ** 2).sum().backward(create_graph=True)
+    assert a.grad is not b.grad
+    nn.utils.clip_grad_norm_([a, b], 1.0)              # scales each once, not twice
+    total = math.sqrt(2 * (8 ** 2 + 12 ** 2))
+    np.testing.assert_allclose(a.grad.numpy(), np.array([8.0, 12.0]) / total, rtol=1e-5)
+    a2 = tg.tensor([1.0, 2.0], requires_grad=True)
+    (a2 + 1).sum().backward(create_graph=True)
+    with tg.no_grad():
+        a2.grad.zero_()                                # a writable tensor, not a broadcast view
+
+
+def test_retained_gradients_do_not_share_memory():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a, b = w * 2, w * 3
+    a.retain_grad()
+    b.retain_grad()
+    ((a + b) ** 2).sum().backward()
+    before = b.grad.tolist()
+    with tg.no_grad():
+        a.grad.add_(1)
+    assert b.grad.tolist() == before
+    x = tg.tensor([1.0, 1.0], requires_grad=True)
+    y = x * 1
+    y.retain_grad()
+    v = tg.tensor([1.0, 1.0])
+    y.backward(v)
+    v.add_(5)
+    assert y.grad.tolist() == [1.0, 1.0]
+
+
+def test_a_leaf_gradient_never_aliases_a_saved_array():
+    class HalfSquare(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x / 2
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return x                                    # the saved input itself, as the gradient
+
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    HalfSquare.apply(x).sum().backward()
+    assert not np.shares_memory(x.grad.numpy(), x.numpy())
+
+
+def test_a_second_backward_accumulates_into_the_same_grad_tensor():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    g = x.grad
+    (x * 3).sum().backward()
+    assert x.grad is g and g.tolist() == [6.0, 6.0]
+
+
+# ----------------------------------------------------------------------------- more in-place cases
+
+def test_retain_grad_after_an_inplace_op_counts_the_new_value_only():
+    a = tg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    x = a * 1
+    x.mul_(2)
+    x.retain_grad()
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0, 3.0] and a.grad.tolist() == [6.0, 6.0, 6.0]
+    b = tg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    z = b * 1
+    z[0] = 0.0
+    z.retain_grad()
+    (z * 3).sum().backward()
+    assert z.grad.tolist() == [3.0, 3.0, 3.0] and b.grad.tolist() == [0.0, 3.0, 3.0]
+
+
+def test_a_tensor_or_parameter_built_on_another_shares_its_version():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    t = tg.tensor([1.0, 1.0, 1.0])
+    y = (w * t).sum()
+    p = nn.Parameter(t)
+    with tg.no_grad():
+        p.add_(1)                                      # the same memory as t, which mul saved
+    _raises_inplace(y.backward, 1, 0)
+
+
+def test_changing_a_max_output_in_place_is_caught():
+    x = tg.tensor([[1.0, 3.0], [4.0, 2.0]], requires_grad=True)
+    v = (x * 1).amax(1)
+    v.add_(100)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        v.sum().backward()
+
+
+def test_changing_index_tensors_after_the_forward_does_not_move_gradients():
+    x = tg.tensor([[1.0, 3.0], [4.0, 2.0]], requires_grad=True)
+    v, i = x.max(1)
+    i[0] = 0
+    v.sum().backward()
+    assert x.grad.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    w = tg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    idx = tg.tensor([0, 1])
+    y = nn.functional.embedding(idx, w)
+    idx[0] = 2
+    y.sum().backward()
+    assert w.grad.tolist() == [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
+
+
+def test_an_op_saves_only_what_its_backward_reads():
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = a * 1
+    y = x * 2                                          # saves neither x nor 2's partner for dx
+    x.add_(1)
+    y.sum().backward()                                 # as PyTorch: fine
+    assert a.grad.tolist() == [2.0, 2.0]
+
+
+def test_clamp_with_tensor_bounds_gives_the_bounds_their_gradient():
+    x = tg.tensor([0.0, 1.0, 2.0, 3.0], requires_grad=True)
+    lo = tg.tensor([0.5, 0.5, 2.0, 1.0], requires_grad=True)
+    hi = tg.tensor([2.5, 2.5, 2.5, 2.0], requires_grad=True)
+    y = x.clamp(lo, hi)
+    (y * tg.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert y.tolist() == [0.5, 1.0, 2.0, 2.0]
+    # x where lo <= x <= hi (ties go to x), each bound where it sets the value (PyTorch's rule)
+    assert x.grad.tolist() == [0.0, 2.0, 3.0, 0.0]
+    assert lo.grad.tolist() == [1.0, 0.0, 0.0, 0.0] and hi.grad.tolist() == [0.0, 0.0, 0.0, 4.0]
+
+
+def test_autograd_grad_walks_only_the_part_of_the_graph_it_needs():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    fired = []
+    x.register_hook(lambda g: fired.append(1))
+    h = x.exp()
+    (gh,) = tg.autograd.grad((h * h).sum(), h)
+    assert fired == [] and np.allclose(gh.numpy(), 2 * h.numpy())
+    h2 = x.exp()
+    (h2 * 2).sum().backward()                          # frees the part below h2
+    (g2,) = tg.autograd.grad((h2 * h2).sum(), h2)      # does not need it
+    assert np.allclose(g2.numpy(), 2 * h2.numpy())

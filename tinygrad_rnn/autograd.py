@@ -29,6 +29,7 @@ import weakref
 import numpy as np
 
 from .backend import device_of as _device_of
+from .backend import is_view_of
 from .backend import get_array_module
 
 try:   # numpy keeps its floating-point error state in a context variable; setting it is ~0.1 us
@@ -55,11 +56,6 @@ class _Quiet:
             _fp_state.reset(self._token)
         else:
             self._fallback.__exit__(*exc)
-
-
-def quiet():
-    """A context manager that silences NumPy floating point warnings inside (one per use)."""
-    return _Quiet()
 
 
 if _fp_state is not None:
@@ -252,12 +248,8 @@ class Function:
         saved = self._saved
         if saved is None:
             raise RuntimeError(FREED_GRAPH)
-        for i, holder, then in self._versions:     # holder: a saved input Tensor or a Version
-            c = holder if type(holder) is Version else holder._vc
-            if c is not None and c.value != then:
-                item = saved[i]
-                raise _inplace_error(op_name(type(self)), item.array if isinstance(item, _SavedOutput)
-                                     else item, c.value, then)
+        if self._versions:
+            self._check_versions(saved)
         out = []
         for s in saved:
             if type(s) is _SavedOutput:
@@ -271,8 +263,23 @@ class Function:
 
     @property
     def saved_arrays(self):
-        """``saved_tensors`` as raw arrays, for ``backward_raw`` (same version checks)."""
-        return tuple(t.data if isinstance(t, Function._tensor_cls) else t for t in self.saved_tensors)
+        """What forward saved, as raw arrays, for ``backward_raw`` (same version checks)."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(FREED_GRAPH)
+        if self._versions:
+            self._check_versions(saved)
+        T = Function._tensor_cls
+        return tuple(s.array if type(s) is _SavedOutput else s.data if isinstance(s, T) else s
+                     for s in saved)
+
+    def _check_versions(self, saved):
+        for i, holder, then in self._versions:     # holder: a saved input Tensor or a Version
+            c = holder if type(holder) is Version else holder._vc
+            if c is not None and c.value != then:
+                item = saved[i]
+                raise _inplace_error(op_name(type(self)), item.array if isinstance(item, _SavedOutput)
+                                     else item, c.value, then)
 
     # -- the door into the graph
     @classmethod
@@ -357,8 +364,7 @@ class Function:
             raws = (np.asarray(raw),)
         dev = ctx.out_device or dev         # only device moves put outputs elsewhere
         if dev is None:
-            from .backend import device_of
-            dev = device_of(raws[0])
+            dev = _device_of(raws[0])
         make = T._make
         if not record:
             outs = tuple(make(r, dev) for r in raws) if multi else (make(raws[0], dev),)
@@ -423,11 +429,6 @@ class Function:
         if versions:
             self._versions = versions
 
-    def _release(self):
-        if self._saved:
-            self._saved = None
-            self._versions = ()
-
 
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
@@ -435,7 +436,6 @@ class Function:
 
 def _share_storage(src, outs):
     """Outputs of a view op that really are views of ``src`` share its version counter and base."""
-    from .backend import is_view_of
     T = Function._tensor_cls
     if not isinstance(src, T):
         return
@@ -451,8 +451,7 @@ class _OnceDifferentiable(Function):
 
     def __init__(self, op, generation, device):
         self.op, self._generation, self._device = op, generation, device
-        self._edges, self._saved, self._outputs = (), (), (lambda: None,)
-        self._versions = ()
+        self._edges, self._outputs = (), (lambda: None,)
         self._out_meta = ((None, None),)
 
     @staticmethod
@@ -483,10 +482,6 @@ def _call_hooks(hooks, g):
         if r is not None:
             g = r
     return g
-
-
-def _run_hooks(t, g):
-    return _call_hooks(t._hooks, g)
 
 
 class _Callbacks(threading.local):
@@ -534,12 +529,52 @@ def sum_to_array(a, shape):
     return a.sum(axis=tuple(range(lead)) + inner, keepdims=True).reshape(shape)
 
 
+def _writeable(a) -> bool:
+    flags = a.flags
+    return getattr(flags, "writeable", True)      # CuPy's flags have no writeable: always True
+
+
+try:
+    from sys import getrefcount as _refs
+except ImportError:                  # not CPython: no reference counts, so never adopt
+    def _refs(a):
+        return 1 << 30
+
+
+def _needed_nodes(roots, capture):
+    """For ``autograd.grad``: (nodes to visit, nodes whose backward must run). A node is visited
+    when a captured gradient is one of its outputs or when its backward must run; its backward
+    must run when one of its input edges leads to a node that is visited or to a captured leaf
+    (or when it is a once-differentiable stand-in, which must raise)."""
+    wanted = {k[0] for k in capture if type(k) is tuple}
+    leaf_ids = {k for k in capture if type(k) is not tuple}
+    visit, run, seen = set(), set(), set()
+    stack = [(t.grad_fn, False) for t in roots if t.grad_fn is not None]
+    while stack:                       # iterative post-order walk: inputs before the node
+        node, done = stack.pop()
+        if done:
+            if type(node) is _OnceDifferentiable or any(
+                    e is not None and (e[0] in visit if type(e) is tuple else id(e) in leaf_ids)
+                    for e in node._edges):
+                run.add(node)
+            if node in run or node in wanted:
+                visit.add(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((e[0], False) for e in node._edges if type(e) is tuple and e[0] not in seen)
+    return visit, run
+
+
 def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
     """Back-propagate ``root_grads`` from ``roots``.
 
     Without ``capture`` gradients are added into leaves' ``.grad`` (``Tensor.backward``). With
     ``capture`` (a dict keyed by leaf ``id`` or by ``(node, output index)``) the gradients of those
-    tensors are stored there instead and no ``.grad`` changes (``autograd.grad``).
+    tensors are stored there instead, no ``.grad`` changes, and only the part of the graph that
+    leads to them is walked (``autograd.grad``).
 
     Without ``create_graph`` nothing of the backward pass is recorded, so gradients travel as raw
     arrays ("raw mode"): ops that define ``backward_raw`` compute on arrays directly, the others get
@@ -552,10 +587,7 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
     leaves = {}         # id(leaf) -> [leaf, summed gradient]
     heap, tie = [], itertools.count()
     pop, push = heapq.heappop, heapq.heappush
-    shared = {id(g.data) for g in root_grads}   # arrays someone else holds: a leaf must copy them
-
-    def array_of(g):
-        return g if raw else g.data
+    needed, run = (None, None) if capture is None else _needed_nodes(roots, capture)
 
     def wrap(g, dev):
         return T._make(g, dev) if raw else g
@@ -564,8 +596,12 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
         """Fit ``g`` to the input's shape and dtype, and add it to what that input has received."""
         if type(edge) is tuple:
             src, k = edge
+            if needed is not None and src not in needed:
+                return
             shape, dtype = src._out_meta[k]
         else:
+            if needed is not None and id(edge) not in capture:
+                return
             d = edge.data
             shape, dtype = d.shape, d.dtype
         if raw:
@@ -602,25 +638,25 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
             if node._out_hooks is not None:
                 for i, hooks in node._out_hooks.items():
                     if grads[i] is not None and hooks:
-                        shared.add(id(array_of(grads[i])))
                         r = _call_hooks(hooks, wrap(grads[i], dev))
                         grads[i] = r.data if raw else r
-                        shared.add(id(array_of(grads[i])))
             i = 0
             for ref in node._outputs:
                 g = grads[i]
                 t = ref()
-                if t is not None and t._retains_grad and g is not None:
-                    shared.add(id(array_of(g)))
-                    if capture is None:
-                        if raw:
-                            t.grad = T._make(g, dev) if t.grad is None else \
-                                T._make(_add(t.grad.data, g), dev)
-                        else:
-                            t.grad = g if t.grad is None else t.grad + g
+                if t is not None and t._retains_grad and g is not None and capture is None:
+                    # a copy, as PyTorch: the retained gradient must not share memory with the one
+                    # flowing on (or with the caller's)
+                    if raw:
+                        t.grad = T._make(g.copy(), dev) if t.grad is None else \
+                            T._make(_add(t.grad.data, g), dev)
+                    else:
+                        t.grad = g.clone() if t.grad is None else t.grad + g
                 if capture is not None and (node, i) in capture:
                     capture[(node, i)] = wrap(g, dev) if g is not None else None
                 i += 1
+            if run is not None and node not in run:
+                continue                # autograd.grad took what it wanted; nothing below it
             if node._saved is None:
                 raise RuntimeError(FREED_GRAPH)
             if i > 1:
@@ -647,36 +683,38 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
             for edge, g in zip(node._edges, in_grads):
                 if edge is not None and g is not None:
                     deliver(edge, g, dev)
+            grads = in_grads = g = None     # drop references: leaves may adopt these arrays
             if not retain_graph and node._saved:
                 node._saved = None
                 node._versions = ()
 
-        seen = set()
         for e in leaves.values():
-            k = id(array_of(e[1]))
-            if k in seen:           # one array handed to two leaves (x + x, or a + b from Add)
-                shared.add(k)
-            seen.add(k)
-        for leaf, g in leaves.values():
+            leaf = e[0]
             if leaf._hooks:
-                shared.add(id(array_of(g)))
-                r = _run_hooks(leaf, wrap(g, leaf.device))
-                g = r.data if raw else r
-                shared.add(id(array_of(g)))
+                r = _call_hooks(leaf._hooks, wrap(e[1], leaf.device))
+                e[1] = r.data if raw else r
             if watch.leaf is not None:
-                watch.leaf(leaf, wrap(g, leaf.device))
+                watch.leaf(leaf, wrap(e[1], leaf.device))
             if capture is not None:
                 if id(leaf) in capture:
-                    capture[id(leaf)] = wrap(g, leaf.device)
-            elif leaf.grad is None:
-                if raw:     # keep a fresh array nobody else holds; copy views and shared arrays
-                    own = g.base is None and id(g) not in shared and g.flags.writeable
-                    leaf.grad = T._make(g if own else g.copy(), leaf.device)
-                else:
-                    leaf.grad = g
+                    capture[id(leaf)] = wrap(e[1], leaf.device)
+                continue
+            old = leaf.grad
+            if not raw:             # a recorded, differentiable copy or sum, as PyTorch
+                leaf.grad = e[1].clone() if old is None else old + e[1]
+            elif old is None:
+                # keep the array backward made when nothing else holds it (PyTorch's use-count
+                # rule): referenced only by this entry (and getrefcount's argument); else copy
+                g = e[1]
+                own = g.base is None and _refs(g) <= 3 and _writeable(g)
+                leaf.grad = T._make(g if own else g.copy(), leaf.device)
+            elif type(old) is T and not old._requires_grad and old.data.shape == e[1].shape \
+                    and _writeable(old.data) and old.data.base is None:
+                old.data += e[1]        # accumulate in place, as PyTorch
+                old._mark_changed()
             else:
-                leaf.grad = T._make(_add(leaf.grad.data, g), leaf.device) if raw else leaf.grad + g
-            if leaf._post_hooks and capture is None:
+                leaf.grad = T._make(_add(old.data, e[1]), leaf.device)
+            if leaf._post_hooks:
                 for hook in tuple(leaf._post_hooks.values()):
                     hook(leaf)
 

@@ -33,10 +33,6 @@ def torch_name(dtype) -> str:
     return _TORCH_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
-def category(dtype) -> int:
-    return _CATEGORY[dtype.kind]
-
-
 def promote_types(a, b):
     """Two dtypes -> the dtype both fit in: the higher category wins outright (int with float32 is
     float32), within one category the wider type (NumPy's table, which matches PyTorch's there)."""
@@ -99,17 +95,27 @@ def c_name(dtype) -> str:
     return _C_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
+_BOUNDS = {}
+
+
+def _bounds(dtype):
+    b = _BOUNDS.get(dtype)
+    if b is None:
+        info = np.iinfo(dtype)
+        b = _BOUNDS[dtype] = (int(info.min), int(info.max))
+    return b
+
+
 def fits(value, dtype) -> bool:
     """True when a Python number is representable in integer ``dtype``."""
-    info = np.iinfo(dtype)
-    return info.min <= value <= info.max
+    lo, hi = _bounds(dtype)
+    return lo <= value <= hi
 
 
 def fit_scalar(value, dtype):
     """A Python number as it takes part in an op of ``dtype``: integers outside an integer dtype's
     range wrap around as they do in PyTorch (``int8 tensor + 1000``) instead of raising."""
     if dtype.kind in "iu" and isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        info = np.iinfo(dtype)
-        if not info.min <= value <= info.max:
+        if not fits(value, dtype):
             return np.array(value % 2 ** 64, dtype=np.uint64).astype(dtype)[()].item()
     return value

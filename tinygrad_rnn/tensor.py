@@ -103,6 +103,8 @@ class Tensor:
         self.data = _to_array(data, dtype, dev)
         self.device = dev
         self.grad = self.grad_fn = self._hooks = self._vc = self._base = self._post_hooks = None
+        if isinstance(data, Tensor) and self.data is data.data:
+            self._vc = data._counter()      # the same memory: the same version counter
         self._out_index, self._retains_grad, self._requires_grad = 0, False, False
         if requires_grad:
             self.requires_grad = True
@@ -415,6 +417,11 @@ class Tensor:
         c = self._counter()
         c.value += 1
         c.rebase += 1
+        prev = self.grad_fn
+        if prev is not None:        # the old value's node no longer produces this tensor
+            prev_outs = list(prev._outputs)
+            prev_outs[self._out_index] = _dead_ref
+            prev._outputs = tuple(prev_outs)
         self.grad_fn, self._out_index, self._requires_grad = node, i, True
         outs = list(node._outputs)
         outs[i] = weakref.ref(self)
@@ -440,6 +447,8 @@ class Tensor:
             return self
         old = Tensor._make(self.data.copy() if saves_self else self.data, self.device,
                            self._requires_grad, self.grad_fn, self._out_index)
+        if not saves_self:
+            old._vc = self._counter()
         out = fn(old, *others)
         if out.dtype != self.dtype:
             if not dtypes.can_cast(out.dtype, self.dtype):
@@ -461,10 +470,10 @@ class Tensor:
         return self._inplace_op("sub_", lambda s, o: s - (o * alpha if alpha != 1 else o), other)
 
     def mul_(self, other):
-        return self._inplace_op("mul_", lambda s, o: s * o, other, saves_self=True)
+        return self._inplace_op("mul_", lambda s, o: s * o, other, saves_self=_needs_grad(other))
 
     def div_(self, other):
-        return self._inplace_op("div_", lambda s, o: s / o, other, saves_self=True)
+        return self._inplace_op("div_", lambda s, o: s / o, other, saves_self=_needs_grad(other))
 
     def clamp_(self, min=None, max=None):
         return self._inplace_op("clamp_", lambda s: s.clamp(min, max), saves_self=True)
@@ -503,7 +512,7 @@ class Tensor:
     def _bin(self, fn, other, reflected=False):
         """A binary op with PyTorch's type promotion (``dtypes.result_type``)."""
         a = self
-        if type(other) is Tensor:
+        if type(other) is Tensor or isinstance(other, Tensor):
             if other.data.dtype != a.data.dtype:
                 a, other = _promote(a, other)
         else:
@@ -519,8 +528,6 @@ class Tensor:
                         a = a.to(dtypes.DEFAULT_INT)
                 elif dt.kind != "f":
                     other = dtypes.fit_scalar(other, dt)
-            elif isinstance(other, Tensor):
-                a, other = _promote(a, other)
             elif isinstance(other, np.ndarray) or backend.is_array(other):
                 return self._bin(fn, Tensor(other, device="cpu" if isinstance(other, np.ndarray)
                                             else None), reflected)
@@ -840,6 +847,15 @@ class Tensor:
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         from .random import multinomial
         return multinomial(self, num_samples, replacement, generator)
+
+
+def _needs_grad(x):
+    return isinstance(x, Tensor) and x._requires_grad
+
+
+def _dead_ref():
+    """A weak reference that is always dead (a node output nobody holds any more)."""
+    return None
 
 
 def _no_bool_sub(a, b):

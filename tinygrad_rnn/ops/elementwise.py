@@ -53,7 +53,8 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
+        gx, gy = ctx.needs_input_grad      # keep only what backward reads (x for dy, y for dx)
+        ctx.save_for_backward(x if gy else None, y if gx else None)
         return x * y
 
     @staticmethod
@@ -72,7 +73,7 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)   # dx needs y; dy x, y
         return x / y
 
     @staticmethod
@@ -469,9 +470,9 @@ class Clamp(Function):
         x, = ctx.saved_tensors
         keep = True
         if ctx.lo is not None:
-            keep = keep & (x.data >= (ctx.lo.data if _is_tensor(ctx.lo) else ctx.lo))
+            keep = keep & (x.data >= ctx.lo)
         if ctx.hi is not None:
-            keep = keep & (x.data <= (ctx.hi.data if _is_tensor(ctx.hi) else ctx.hi))
+            keep = keep & (x.data <= ctx.hi)
         return g * const(keep, x), None, None
 
 
@@ -483,6 +484,15 @@ def clamp(x, min=None, max=None):
         dt = dtypes.result_type(x.data, *(b.data if _is_tensor(b) else b for b in (min, max)))
         if dt != x.dtype:
             x = x.to(dt)
+    if _is_tensor(min) or _is_tensor(max):
+        # tensor bounds: min(max(x, lo), hi) as choices, so each bound gets the gradient of the
+        # places it sets, and x of the places where lo <= x <= hi (PyTorch's rule)
+        out = x
+        if min is not None:
+            out = where(out < min, min, out)
+        if max is not None:
+            out = where(out > max, max, out)
+        return out
     return Clamp.apply(x, min, max)
 
 

@@ -77,7 +77,7 @@ def _prepare(op, x, dim, index, src=None):
                       f"to shape (1,) first)")
     _check_fits(op, x, d, index, src)
     _check_bounds(op, index, d, x.shape[d])
-    return d, _grid(index.data, d)
+    return d, _grid(index.data.copy(), d)   # a copy: changing `index` later must not move the gradient
 
 
 def _cut(src, shape):
@@ -171,7 +171,7 @@ def _slice_index(op, x, dim, index):
     xd = max(x.ndim, 1)
     d = normalize_dim(op, dim, xd)
     size = x.shape[d] if x.ndim else 1
-    a = index.data.reshape(-1)
+    a = index.data.reshape(-1).copy()       # a copy: changing `index` later must not move the gradient
     if a.size and (int(a.min()) < 0 or int(a.max()) >= size):
         raise OpError(f"{op}(): index out of range in self: indices must lie in [0, {size}) for "
                       f"dimension {d} of size {size}")

@@ -28,7 +28,10 @@ class EmbeddingLookup(Function):
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx):
-        ctx.weight_shape, ctx.indices, ctx.padding_idx = weight.shape, indices, padding_idx
+        # a copy of the indices when backward will read them: changing the index tensor later
+        # must not move the gradient to other rows
+        ctx.weight_shape, ctx.padding_idx = weight.shape, padding_idx
+        ctx.indices = indices.copy() if ctx.needs_input_grad[0] else indices
         return weight[indices]
 
     @staticmethod

@@ -139,14 +139,16 @@ class Amax(Function):
     @classmethod
     def forward(cls, ctx, x, dims, keepdim):
         m = getattr(ctx.xp(x), cls.pick)(x, axis=dims, keepdims=True)
-        ctx.save_for_backward(x, m)
-        ctx.dims = dims
-        return m if keepdim else m.reshape(tuple(s for i, s in enumerate(x.shape)
-                                                 if dims is not None and i not in dims))
+        ctx.dims, ctx.kept = dims, m.shape
+        out = m if keepdim else m.reshape(tuple(s for i, s in enumerate(x.shape)
+                                                if dims is not None and i not in dims))
+        ctx.save_for_backward(x, out)   # the output itself: changing it in place is caught
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        x, m = ctx.saved_tensors
+        x, out = ctx.saved_tensors
+        m = out.reshape(ctx.kept)
         hit = x.data == m.data
         share = (hit / hit.sum(axis=ctx.dims, keepdims=True)).astype(g.dtype)
         return g.reshape(m.shape) * const(share, g), None, None
@@ -220,7 +222,7 @@ def _pick(result, name, x, dim, keepdim, np_style):
     from .shape import Getitem
     d = normalize_dim(name, np_style.get("axis", dim), x.ndim)
     xp = Function.xp(idx.data)
-    where = tuple(idx.data if i == d else
+    where = tuple(idx.data.copy() if i == d else     # a copy: the caller gets idx and may change it
                   xp.arange(n).reshape((n,) + (1,) * (x.ndim - 1 - i)) for i, n in enumerate(x.shape))
     values = Getitem.apply(x, where)
     keepdim = np_style.get("keepdims", keepdim)

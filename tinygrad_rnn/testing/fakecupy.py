@@ -143,7 +143,7 @@ class ndarray(NDArrayOperatorsMixin):
     strides = property(lambda self: self._a.strides)
     itemsize = property(lambda self: self._a.itemsize)
     nbytes = property(lambda self: self._a.nbytes)
-    flags = property(lambda self: self._a.flags)
+    flags = property(lambda self: _Flags(self._a.flags))
     T = property(lambda self: ndarray(self._a.T))
     mT = property(lambda self: ndarray(np.swapaxes(self._a, -1, -2)))
 
@@ -215,6 +215,18 @@ class ndarray(NDArrayOperatorsMixin):
 
     def __reduce__(self):
         return (_from_host, (self._a.copy(),))
+
+
+class _Flags:
+    """CuPy's array flags: c_contiguous, f_contiguous, owndata, and (unlike NumPy's) no writeable."""
+    __slots__ = ("c_contiguous", "f_contiguous", "owndata")
+
+    def __init__(self, f):
+        self.c_contiguous, self.f_contiguous, self.owndata = f.c_contiguous, f.f_contiguous, f.owndata
+
+    def __getitem__(self, key):
+        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
+                              "OWNDATA": "owndata"}[key])
 
 
 def _from_host(a):
