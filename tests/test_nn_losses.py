@@ -386,3 +386,33 @@ def test_bce_with_logits_second_derivatives_match_finite_differences():
     x, y = t64(rng.normal(size=(3, 2))), t64(rng.uniform(0, 1, (3, 2)))
     pw = tg.tensor([2.0, 0.5], dtype=tg.float64)
     gradgradcheck(lambda x, y: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw), x, y)
+
+
+# ----------------------------------------------------------------------------- the fused path
+# cross_entropy on (N, C) logits with class indices (no weight, no smoothing) is one node,
+# SoftmaxCrossEntropy: the same values and first and second derivatives as the composition.
+
+def test_fused_cross_entropy_matches_the_composed_formula_and_finite_differences():
+    from tinygrad_rnn.testing import gradcheck, gradgradcheck
+    rng = np.random.default_rng(3)
+    x = tg.tensor(rng.normal(size=(5, 4)), requires_grad=True)
+    t = tg.tensor([0, 3, -100, 1, 3])
+    for reduction in ("mean", "sum", "none"):
+        fused = F.cross_entropy(x, t, reduction=reduction)
+        composed = F.nll_loss(x.log_softmax(1), t, reduction=reduction)
+        np.testing.assert_allclose(fused.numpy(), composed.numpy(), rtol=1e-12)
+        assert gradcheck(lambda a: F.cross_entropy(a, t, reduction=reduction), x)
+        assert gradgradcheck(lambda a: F.cross_entropy(a, t, reduction=reduction), x)
+
+
+def test_fused_cross_entropy_gradient_is_softmax_minus_onehot():
+    x = tg.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], dtype=tg.float64, requires_grad=True)
+    F.cross_entropy(x, tg.tensor([2, 0]), reduction="sum").backward()
+    e = np.exp([1.0, 2.0, 3.0])
+    expected = [list(e / e.sum() - [0, 0, 1]), [1 / 3 - 1, 1 / 3, 1 / 3]]
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+
+
+def test_fused_cross_entropy_with_every_target_ignored_is_nan_as_pytorch():
+    x = tg.tensor([[1.0, 2.0]], requires_grad=True)
+    assert np.isnan(F.cross_entropy(x, tg.tensor([-100])).item())

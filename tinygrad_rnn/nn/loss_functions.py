@@ -16,7 +16,7 @@ import numpy as np
 from .. import backend
 from ..autograd import OpError
 from ..ops import where
-from ..ops.nn_ops import BinaryCrossEntropy
+from ..ops.nn_ops import BinaryCrossEntropy, SoftmaxCrossEntropy
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -181,12 +181,19 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     c = input.shape[class_dim]
     weight = None if weight is None else _as_tensor(weight, input)
     _check_weight("cross_entropy", weight, c)
-    logp = input.log_softmax(class_dim)
     wshape = [1] * input.ndim
     wshape[class_dim] = c
     w_cls = None if weight is None else _as_tensor(weight, input, input.dtype).reshape(*wshape)
 
     tdtype = target.dtype if isinstance(target, Tensor) else np.asarray(target).dtype
+    if tdtype.kind != "f" and label_smoothing == 0 and weight is None and input.ndim == 2:
+        # the common case as one fused node: log_softmax, picking and masking together
+        valid, safe, _, _ = _class_targets("cross_entropy", input, target, ignore_index)
+        losses = SoftmaxCrossEntropy.apply(input, safe, valid)
+        if reduction == "mean":
+            return _divide(losses.sum(), _const(valid.sum().astype(input.dtype), input))
+        return _reduce(losses, reduction)
+    logp = input.log_softmax(class_dim)
     if tdtype.kind == "f":
         if tuple(np.shape(target)) != tuple(input.shape):
             _float_target_error(input, target, tdtype)

@@ -128,3 +128,43 @@ class Linear(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         return (g @ w if need_x else None), (g.T @ x if need_w else None), \
                (g.sum(axis=0) if need_b else None)
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-sample cross-entropy of logits: ``-log softmax(x)[i, t_i]``, 0 where ``valid`` is False.
+    (N, C) float, (N,) int class indices (safe: ignored rows hold any valid class), (N,) bool ->
+    (N,).
+
+    One node instead of log_softmax + picking + masking; its gradient is the classic
+    ``softmax(x) - onehot(t)`` per row (times the incoming gradient, 0 on ignored rows).
+    ``backward`` builds it from Tensor ops (differentiable again), ``backward_raw`` on arrays.
+    """
+    name = "cross_entropy"
+
+    @staticmethod
+    def forward(ctx, x, target, valid):
+        xp = ctx.xp(x)
+        shifted = x - x.max(axis=1, keepdims=True)          # stable for any finite logits
+        logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        rows = xp.arange(x.shape[0])
+        loss = -logp[rows, target] * valid
+        ctx.logp, ctx.rows, ctx.target, ctx.valid = logp, rows, target, valid
+        ctx.save_for_backward(x)
+        return loss.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        onehot = x.device.xp.zeros(x.shape, x.dtype)
+        onehot[ctx.rows, ctx.target] = 1
+        scale = g * const(ctx.valid.astype(x.dtype), g)
+        return (x.softmax(1) - const(onehot, x)) * scale.unsqueeze(1), None, None
+
+    @staticmethod
+    def backward_raw(ctx, g):
+        ctx.saved_arrays                                    # the same version check as backward
+        xp = ctx.xp(g)
+        grad = xp.exp(ctx.logp)                             # softmax(x)
+        grad[ctx.rows, ctx.target] -= 1
+        grad *= (g * ctx.valid)[:, None]
+        return grad.astype(g.dtype, copy=False), None, None
