@@ -72,9 +72,9 @@ class Adder(nn.Module):
 
 
 def train(kind, length, args, steps):
-    rng = np.random.default_rng(length)                        # the same data for every kind
+    rng = np.random.default_rng(length + 1_000 * args.seed)    # the same data for every kind
     x_test, y_test = adding_batch(1000, length, np.random.default_rng(10_000 + length))
-    tg.manual_seed(0)
+    tg.manual_seed(args.seed)
     model = Adder(kind, args.hidden)
     optimizer = tg.optim.Adam(model.parameters(), lr=args.lr)
     curve = []
@@ -125,6 +125,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--out", default="adding_problem.png", help="where to save the plot")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the training data and the initial weights")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
     lengths, steps = ([10, 30], 200) if args.quick else (args.lengths, args.steps)

@@ -114,11 +114,13 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", default="captioning.png", help="where to save the curves; the "
                         "sample picture goes next to it as <name>_samples.png")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights and of the batch order")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
     epochs = 4 if args.quick else args.epochs
 
-    tg.manual_seed(0)
+    tg.manual_seed(args.seed)
     (X_train, y_train), (X_test, y_test) = split_digits()
     inputs, targets = captions()
     dec_in, dec_target = tg.tensor(inputs), tg.tensor(targets)

@@ -70,11 +70,12 @@ def main(argv=None):
     parser.add_argument("--out", default="hello_rnn.png", help="where to save the loss plot")
     parser.add_argument("--graph", default="hello_rnn_graph",
                         help="path stem of the unrolled graph: STEM.dot, and STEM.png with Graphviz")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
     steps = 80 if args.quick else args.steps
 
-    tg.manual_seed(0)
+    tg.manual_seed(args.seed)
     word = "hello"
     x = one_hot(word[:-1])                                   # "hell": (4, 1, 4)
     target = tg.tensor([VOCAB.index(c) for c in word[1:]])   # "ello": what comes next at each step

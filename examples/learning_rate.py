@@ -24,13 +24,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--out", default="learning_rate.png")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
     steps = 30 if args.quick else args.steps
 
     X, y = tg.datasets.load_digits(return_X_y=True)
     X, y = tg.tensor(X), tg.tensor(y)
-    tg.manual_seed(0)
+    tg.manual_seed(args.seed)
     start = nn.Sequential(nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 10)).state_dict()
 
     curves = {}

@@ -44,11 +44,13 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", default="mlp_digits.png", help="where to save the plot")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights and of the batch order")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
     epochs = 3 if args.quick else args.epochs
 
-    tg.manual_seed(0)
+    tg.manual_seed(args.seed)
     (X_train, y_train), (X_test, y_test) = split_digits()
     loader = DataLoader(TensorDataset(X_train, y_train), batch_size=args.batch_size, shuffle=True)
     model = nn.Sequential(nn.Linear(64, args.hidden), nn.ReLU(), nn.Linear(args.hidden, 10))

@@ -17,11 +17,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2000)
     parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
     epochs = 60 if args.quick else args.epochs
 
-    tg.manual_seed(0)
+    tg.manual_seed(args.seed)
     x = tg.linspace(-math.pi, math.pi, 128).reshape(-1, 1)          # (N, 1)
     y = x.sin()                                                     # (N, 1)
 

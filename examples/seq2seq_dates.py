@@ -140,16 +140,18 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", default="seq2seq_dates.png", help="where to save the plot")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the dates, the initial weights and the batch order")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
     epochs, n_train, n_test = (3, 3_000, 500) if args.quick else (args.epochs, args.train, args.test)
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(args.seed)
     train_set = encode(*make_dates(n_train, rng))
     test_texts, test_isos = make_dates(n_test, rng)
     X_test, len_test, _, y_test = encode(test_texts, test_isos)
 
-    tg.manual_seed(0)
+    tg.manual_seed(args.seed)
     model = DateTranslator(args.hidden)
     loader = DataLoader(TensorDataset(*train_set), batch_size=args.batch_size, shuffle=True)
     optimizer = tg.optim.Adam(model.parameters(), lr=args.lr)

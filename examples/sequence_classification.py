@@ -61,7 +61,7 @@ def accuracy(model, X, y):
 
 def train(kind, data, args, epochs):
     (X_train, y_train), (X_test, y_test) = data
-    tg.manual_seed(0)
+    tg.manual_seed(args.seed)
     model = RowReader(kind, args.hidden)
     loader = DataLoader(TensorDataset(X_train, y_train), batch_size=args.batch_size, shuffle=True)
     optimizer = tg.optim.Adam(model.parameters(), lr=args.lr)
@@ -90,6 +90,8 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", default="sequence_classification.png", help="where to save the plot")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights and of the batch order")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
     epochs = 3 if args.quick else args.epochs

@@ -128,6 +128,8 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", default="tagging.png", help="where to save the plot")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights and of the batch order")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
     epochs, n_train = (5, 40_000) if args.quick else (args.epochs, args.chars)
@@ -149,7 +151,7 @@ def main(argv=None):
           + ", ".join(f"{c} {n / counts.sum():.0%}" for c, n in zip(CLASSES, counts)))
     print(f"majority-class baseline (always '{CLASSES[majority]}'): {baseline:.1%} of test characters")
 
-    tg.manual_seed(0)
+    tg.manual_seed(args.seed)
     model = Tagger(args.hidden)
     loader = DataLoader(TensorDataset(X_train, y_train), batch_size=batch_size, shuffle=True)
     optimizer = tg.optim.Adam(model.parameters(), lr=args.lr)

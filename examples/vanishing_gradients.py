@@ -16,9 +16,9 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.plotting import figure
 
 
-def layer_gradient_norms(activation, depth, width, X, y):
+def layer_gradient_norms(activation, depth, width, X, y, seed=0):
     """Mean absolute gradient of each Linear layer's weight after one backward pass."""
-    tg.manual_seed(0)
+    tg.manual_seed(seed)
     layers = [nn.Linear(64, width), activation()]
     for _ in range(depth - 2):
         layers += [nn.Linear(width, width), activation()]
@@ -37,6 +37,7 @@ def main(argv=None):
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--out", default="vanishing_gradients.png")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
 
@@ -44,7 +45,7 @@ def main(argv=None):
     n = 256 if args.quick else len(X)
     X, y = tg.tensor(X[:n]), tg.tensor(y[:n])
 
-    norms = {name: layer_gradient_norms(act, args.depth, args.width, X, y)
+    norms = {name: layer_gradient_norms(act, args.depth, args.width, X, y, args.seed)
              for name, act in (("sigmoid", nn.Sigmoid), ("relu", nn.ReLU))}
     print("layer   mean |dE/dW| sigmoid   mean |dE/dW| relu")
     for i, (s, r) in enumerate(zip(norms["sigmoid"], norms["relu"]), start=1):
