@@ -16,6 +16,13 @@ drives them in alternating rounds (A B C, C B A, A B C, ...) so that a change in
 every library alike; a round times enough steps to last about ``--round-time`` seconds, and the
 table gives the median over rounds, the spread (fastest-slowest round) and the ratio of medians.
 
+Before each turn the runner pauses (``--pause``): a worker that has just finished leaves its
+thread pools spinning for a while (OpenBLAS's and OpenMP's threads busy-wait for more work before
+they sleep), and a turn that starts at once shares the cores with them. ``--aa`` (always on with
+``--write-docs``) adds a second PyTorch worker and reports PyTorch against itself: a ratio
+outside 0.9-1.1 means the set-up itself favours one side, and that workload's ratio is not
+published.
+
 Environment: TINYGRAD_RNN_BENCH_NO_TORCH=1 runs as if PyTorch were not installed. The runner
 sets thread variables only in its workers' environments; library code never sets any.
 """
@@ -43,6 +50,8 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 OPENBLAS_WORKLOADS = ("gemm_128x784x256", "gemm_32x256x1024", "mlp", "lstm256")
 OPENBLAS_CORETYPE = "Haswell"
 SAME_LOSS_RTOL = 1e-3            # float32, different summation orders: agree to about 1e-5 in practice
+AA = "torch#2"                   # the label of the second PyTorch worker of an A/A run
+AA_BAND = (0.9, 1.1)             # PyTorch / PyTorch must land here for a ratio to be published
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,8 +214,9 @@ def summarize(times):
     return {"median": statistics.median(times), "min": min(times), "max": max(times), "rounds": list(times)}
 
 
-def measure(workers, name, quick, rounds, round_time, warmup=None):
-    """Time workload ``name`` on every worker in alternating rounds.
+def measure(workers, name, quick, rounds, round_time, warmup=None, pause=0.0):
+    """Time workload ``name`` on every worker in alternating rounds, ``pause`` seconds of quiet
+    before each turn.
 
     Returns ``{label: result}``; a result has median/min/max/rounds (seconds per step) and
     ``first`` (the first step's loss), or ``blank`` (the library cannot express the workload), or
@@ -226,6 +236,8 @@ def measure(workers, name, quick, rounds, round_time, warmup=None):
     order = list(built)
     for r in range(rounds):
         for label in (order if r % 2 == 0 else order[::-1]):
+            if pause:
+                time.sleep(pause)           # let the last worker's spinning threads go to sleep
             times[label].append(workers[label].ask(op="time", steps=steps[label])["seconds"])
     for label in built:
         results[label] = dict(summarize(times[label]), first=built[label]["first"], steps=steps[label])
@@ -254,10 +266,12 @@ def available_libraries(requested=None):
     return libs
 
 
-def start_workers(libs, threads, clock="wall"):
+def start_workers(libs, threads, clock="wall", aa=False):
     """``{lib: Worker}`` for the libraries whose worker starts and imports its library, and
-    ``{lib: info}`` (version, BLAS, or the import error)."""
+    ``{lib: info}`` (version, BLAS, or the import error). ``aa``: a second PyTorch worker, ``AA``."""
     workers = {lib: Worker(lib, threads, clock=clock) for lib in libs}
+    if aa and "torch" in workers:
+        workers[AA] = Worker("torch", threads, label=AA, clock=clock)
     for w in workers.values():
         w.send(op="info")
     infos = {lib: w.receive() for lib, w in workers.items()}
@@ -291,7 +305,7 @@ def run_bptt_memory(quick):
     return {"T": T, "batch": batch, "hidden": hidden, "inputs": inputs, "rows": rows}
 
 
-def run_openblas(threads, quick, rounds, round_time, blas, clock="wall"):
+def run_openblas(threads, quick, rounds, round_time, blas, clock="wall", pause=0.0):
     """tinygrad_rnn with OpenBLAS's own kernel choice beside OPENBLAS_CORETYPE=Haswell, in two
     workers driven in alternating rounds, on the GEMM-bound workloads."""
     if (blas.get("name") or "").lower().find("openblas") < 0 and \
@@ -308,7 +322,7 @@ def run_openblas(threads, quick, rounds, round_time, blas, clock="wall"):
             kernels[label] = ((info.get("blas") or {}).get("runtime") or {}).get("architecture")
         out = {"kernels": kernels, "workloads": {}}
         for name in OPENBLAS_WORKLOADS:
-            res = measure(workers, name, quick, rounds, round_time)
+            res = measure(workers, name, quick, rounds, round_time, pause=pause)
             for label, r in res.items():
                 if "error" in r:
                     raise RuntimeError(f"openblas / {name} / {label}: {r['error']}\n{r.get('trace', '')}")
@@ -383,19 +397,36 @@ def ratio(results, lib="tinygrad_rnn", base="torch"):
     return None
 
 
+def aa_ratio(results):
+    """PyTorch / PyTorch (the A/A check), or None when the run had no second PyTorch worker."""
+    return ratio(results, "torch", AA)
+
+
+def publishable(results):
+    """A ratio to PyTorch may be published when the run's A/A check landed in AA_BAND (or when the
+    run had no A/A worker: then the table says so)."""
+    r = aa_ratio(results)
+    return r is None or AA_BAND[0] <= r <= AA_BAND[1]
+
+
 def table(rows, libs):
     """Markdown table: one row per timed workload; a cell is "median (fastest-slowest round)"."""
     peers = [lib for lib in libs if lib in W.PEERS]
     has_torch = "torch" in libs
+    has_aa = any(aa_ratio(row["results"]) is not None for row in rows)
     head = (["workload", "unit", "tinygrad_rnn"] + (["torch", "tinygrad_rnn / torch"] if has_torch else [])
-            + peers)
+            + (["A/A: torch / torch"] if has_aa else []) + peers)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         w, res = W.WORKLOADS[row["workload"]], row["results"]
         cells = [w.name, w.unit, cell(res.get("tinygrad_rnn"), w.scale)]
         if has_torch:
             r = ratio(res)
-            cells += [cell(res.get("torch"), w.scale), "" if r is None else f"{r:.2f}"]
+            shown = "" if r is None else f"{r:.2f}" if publishable(res) else f"({r:.2f}: A/A failed)"
+            cells += [cell(res.get("torch"), w.scale), shown]
+        if has_aa:
+            a = aa_ratio(res)
+            cells.append("" if a is None else f"{a:.2f}")
         cells += [cell(res.get(lib), w.scale) for lib in peers]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -449,7 +480,8 @@ def facts_lines(facts, libs, quick, rounds):
         f"- Compared with: {others or 'nothing (PyTorch not installed)'}"
         + "".join(f"; {lib} not usable ({err})" for lib, err in facts["missing"].items()) + ".",
         f"- {'`--quick` run (tiny sizes: not figures to quote); ' if quick else ''}median of {rounds} "
-        f"alternating rounds; a cell is median (fastest-slowest round)"
+        f"alternating rounds, {facts.get('pause', 0):g} s of quiet before each turn; a cell is median "
+        f"(fastest-slowest round)"
         + ("; **CPU time** of each worker (`--clock cpu`), not wall time"
            if facts.get("clock") == "cpu" else "")
         + ".",
@@ -537,7 +569,8 @@ def chart(report, path):
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    rows = [r for r in report["rows"] if "median" in (r["results"].get("tinygrad_rnn") or {})]
+    rows = [r for r in report["rows"] if "median" in (r["results"].get("tinygrad_rnn") or {})
+            and publishable(r["results"])]
     base = "torch" if "torch" in report["libraries"] else "tinygrad_rnn"
     libs = [lib for lib in report["libraries"] if lib != base or base == "tinygrad_rnn"]
     libs = [lib for lib in libs if any("median" in (r["results"].get(lib) or {}) for r in rows)]
@@ -602,6 +635,12 @@ def parse_args(argv):
                    help="alternating rounds per workload (default 7, quick 3)")
     p.add_argument("--round-time", type=float, default=None,
                    help="seconds each library runs per round (default 0.3, quick 0.01)")
+    p.add_argument("--pause", type=float, default=None,
+                   help="seconds of quiet before each library's turn, for the last worker's spinning "
+                        "thread pools to go to sleep (default 1, quick 0)")
+    p.add_argument("--aa", action="store_true",
+                   help="also time PyTorch against a second PyTorch worker (the A/A check; always "
+                        "on with --write-docs)")
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                    help="wall time (default), or each worker's CPU time: steadier on a busy machine "
                         "with --threads 1 (with more threads it adds up the threads' times)")
@@ -635,6 +674,9 @@ def parse_args(argv):
     args.names = names
     args.rounds = args.rounds or (3 if args.quick else 7)
     args.round_time = args.round_time or (0.01 if args.quick else 0.3)
+    if args.pause is None:
+        args.pause = 0.0 if args.quick else 1.0
+    args.aa = args.aa or args.write_docs
     return args
 
 
@@ -676,7 +718,7 @@ def main(argv=None):
           f"{'quick: tiny sizes, ' if args.quick else ''}{args.rounds} alternating rounds of about "
           f"{args.round_time:g} s per library, {args.clock} clock; libraries: {', '.join(libs)}", flush=True)
     t_start = time.perf_counter()
-    workers, infos = start_workers(libs, args.threads, args.clock)
+    workers, infos = start_workers(libs, args.threads, args.clock, args.aa)
     print(f"  workers started [{time.perf_counter() - t_start:.1f} s]", flush=True)
     libs = [lib for lib in libs if lib in workers]
     for lib, info in infos.items():
@@ -685,14 +727,14 @@ def main(argv=None):
     if "torch" not in libs:
         print("(PyTorch not installed or hidden: no comparison column)")
     facts = machine_facts(args.threads, infos, load_before)
-    facts["clock"] = args.clock
+    facts["clock"], facts["pause"] = args.clock, args.pause
     report = {"machine": facts, "libraries": libs, "quick": args.quick, "rounds": args.rounds, "rows": [],
               "blank_reasons": set(), "notes": [], "warnings": [], "errors": []}
     try:
         for name in args.names:
             w, t_workload = W.WORKLOADS[name], time.perf_counter()
             if w.kind == "time":
-                res = measure(workers, name, args.quick, args.rounds, args.round_time)
+                res = measure(workers, name, args.quick, args.rounds, args.round_time, pause=args.pause)
                 report["rows"].append({"workload": name, "unit": w.unit, "sizes": w.sizes(args.quick),
                                        "results": res})
                 for lib, r in res.items():
@@ -713,12 +755,16 @@ def main(argv=None):
                 print(f"  bptt_memory: done [{time.perf_counter() - t_workload:.1f} s]", flush=True)
             elif w.kind == "openblas":
                 report["openblas"] = run_openblas(args.threads, args.quick, args.rounds, args.round_time,
-                                                  infos["tinygrad_rnn"].get("blas", {}), args.clock)
+                                                  infos["tinygrad_rnn"].get("blas", {}), args.clock,
+                                                  args.pause)
                 print(f"  openblas: done [{time.perf_counter() - t_workload:.1f} s]", flush=True)
     finally:
         for wk in workers.values():
             wk.close()
     report["notes"] = consistency_notes(report["rows"])
+    report["warnings"] += [f"{row['workload']}: A/A (PyTorch / PyTorch) {aa_ratio(row['results']):.2f} is "
+                           f"outside {AA_BAND[0]}-{AA_BAND[1]}: its ratio is not published"
+                           for row in report["rows"] if not publishable(row["results"])]
     # tinygrad_rnn and PyTorch must compute the same loss; a peer that does not only gets a warning
     report["errors"] += [n for n in report["notes"] if n.split(": ", 1)[1].startswith("torch'")]
     report["warnings"] += [n for n in report["notes"] if n not in report["errors"]]

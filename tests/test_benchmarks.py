@@ -12,6 +12,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -117,6 +118,39 @@ def test_table_shows_median_range_and_ratio_of_medians():
     lines = runner.table(rows, ["tinygrad_rnn", "torch", "mygrad"]).splitlines()
     assert lines[0] == "| workload | unit | tinygrad_rnn | torch | tinygrad_rnn / torch | mygrad |"
     assert lines[2] == "| mlp | ms/step | 3.00 (2.00-4.00) | 2.50 (2.00-4.10) | 1.20 |  |"
+
+
+def test_a_ratio_is_published_only_when_pytorch_against_itself_lands_within_ten_percent():
+    def row(torch2):
+        return {"workload": "mlp", "results": {
+            "tinygrad_rnn": runner.summarize([0.003]), "torch": runner.summarize([0.002]),
+            runner.AA: runner.summarize([torch2])}}
+    good, bad = row(0.0021), row(0.0023)          # A/A 0.002 / 0.0021 = 0.95; 0.002 / 0.0023 = 0.87
+    assert runner.publishable(good["results"]) and not runner.publishable(bad["results"])
+    lines = runner.table([good, bad], ["tinygrad_rnn", "torch"]).splitlines()
+    assert lines[0].endswith("| tinygrad_rnn / torch | A/A: torch / torch |")
+    assert lines[2].endswith("| 1.50 | 0.95 |")
+    assert lines[3].endswith("| (1.50: A/A failed) | 0.87 |")
+
+
+def test_each_turn_starts_after_the_pause():
+    class Clock:                                   # a stand-in worker that records when it is asked
+        def __init__(self, log):
+            self.log = log
+
+        def send(self, **request):
+            pass
+
+        def receive(self):
+            return {"ok": True, "first": 1.0, "estimate": 0.01}
+
+        def ask(self, **request):
+            self.log.append(time.perf_counter())
+            return {"seconds": 0.01}
+
+    log = []
+    runner.measure({"a": Clock(log), "b": Clock(log)}, "mlp", True, 2, 0.01, pause=0.05)
+    assert len(log) == 4 and all(t2 - t1 >= 0.05 for t1, t2 in zip(log, log[1:]))
 
 
 def test_chain_is_reported_per_op_in_microseconds():
