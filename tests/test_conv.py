@@ -192,7 +192,7 @@ def test_unbatched_input_gives_unbatched_output():
     assert F.conv1d(t64(x[:, 0]), t64(w[:, :, 0])).shape == (3, 3)
 
 
-@given(tst.conv_configs(max_padding=1), st.integers(0, 1), st.integers(0, 2 ** 31))
+@given(tst.conv_configs(max_padding=1, transposable=True), st.integers(0, 1), st.integers(0, 2 ** 31))
 def test_conv_transpose2d_matches_the_scatter_loop(device, cfg, extra, seed):
     # conv_transpose's input has C_in = cfg.C_out channels; weight (C_in, C_out / groups, kH, kW)
     r = np.random.default_rng(seed)
@@ -277,7 +277,8 @@ def test_conv1d_gradients_match_finite_differences(device, cfg, seed):
               *inputs)
 
 
-@given(tst.conv_configs(max_batch=1, max_group_channels=2, max_padding=1), st.integers(0, 2 ** 31))
+@given(tst.conv_configs(max_batch=1, max_group_channels=2, max_padding=1, transposable=True),
+       st.integers(0, 2 ** 31))
 def test_conv_transpose2d_gradients_match_finite_differences(device, cfg, seed):
     r = np.random.default_rng(seed)
     x = t64(r.uniform(-1, 1, (cfg.N, cfg.C_out) + cfg.output_size), device)
@@ -306,7 +307,8 @@ def test_conv2d_second_derivatives_match_finite_differences(cfg, seed):
 
 
 @settings(max_examples=8)
-@given(tst.conv_configs(max_batch=1, max_group_channels=2, max_extra_size=2, max_padding=1),
+@given(tst.conv_configs(max_batch=1, max_group_channels=2, max_extra_size=2, max_padding=1,
+                       transposable=True),
        st.integers(0, 2 ** 31))
 def test_conv_transpose2d_second_derivatives_match_finite_differences(cfg, seed):
     r = np.random.default_rng(seed)
@@ -536,14 +538,15 @@ def test_module_reprs_follow_pytorch():
         "ConvTranspose2d(3, 4, kernel_size=(3, 3), stride=(2, 2), output_padding=(1, 1))"
 
 
-def test_small_cnn_trains_on_a_toy_problem():
-    # bright square top-left vs bottom-right: a conv net separates them in a few steps
-    tg.manual_seed(0)
+def train_small_cnn(seed):
+    """Bright square top-left (class 0) vs bottom-right (class 1): 30 SGD steps of a small conv net."""
+    tg.manual_seed(seed)
+    noise = np.random.default_rng(seed)
     x = np.zeros((16, 1, 6, 6), np.float32)
     y = np.arange(16) % 2
     for i in range(16):
         r = 0 if y[i] == 0 else 3
-        x[i, 0, r:r + 3, r:r + 3] = 1 + 0.1 * rng.normal(size=(3, 3))
+        x[i, 0, r:r + 3, r:r + 3] = 1 + 0.1 * noise.normal(size=(3, 3))
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(36, 2))
     opt = tg.optim.SGD(model.parameters(), lr=0.1)
@@ -554,6 +557,13 @@ def test_small_cnn_trains_on_a_toy_problem():
         loss.backward()
         opt.step()
         losses.append(loss.item())
+    return losses
+
+
+def test_small_cnn_trains_on_a_toy_problem():
+    losses = train_small_cnn(seed=0)
+    # last/first loss over seeds 0-5 and every BLAS kernel family (tests/outcome_spread.py
+    # small_cnn): SPREAD; the bound 0.2 leaves MARGIN
     assert losses[-1] < 0.2 * losses[0]
 
 

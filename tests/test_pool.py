@@ -251,6 +251,16 @@ def test_max_pool_propagates_nan_and_points_at_it():
     assert np.isnan(out.item()) and idx.item() == 1
 
 
+def test_a_window_with_nothing_above_minus_inf_points_at_its_first_place_in_the_grid():
+    # PyTorch starts each window at -inf, index = its first dilated position at or past 0, and only
+    # a value > -inf moves it: [pad, -inf] -> index 0 (not the padding at -1)
+    out, idx = F.max_pool1d(t64([[[-np.inf, 5.0]]]), 2, 1, 1, return_indices=True)
+    assert out.numpy().tolist() == [[[-np.inf, 5.0, 5.0]]] and idx.numpy().tolist() == [[[0, 1, 1]]]
+    # positions -1, 1, 3 under the window: -1 is padding, 1 holds -inf: index 1
+    out, idx = F.max_pool1d(t64([[[-np.inf, -np.inf, 1.0]]]), 3, 2, 1, dilation=2, return_indices=True)
+    assert out.item() == -np.inf and idx.item() == 1
+
+
 def test_max_pool_of_integers_needs_no_float():
     x = tg.tensor([[[[1, 7], [3, 2]]]])
     assert F.max_pool2d(x, 2).numpy().tolist() == [[[[7]]]] and F.max_pool2d(x, 2).dtype == np.int64

@@ -156,9 +156,9 @@ def test_detach_hidden_keeps_the_structure_and_the_values():
         detach_hidden(3.0)
 
 
-def test_truncated_training_recipe_learns_a_long_stream():
-    # predict the next value of a sine wave read as 4 parallel streams, chunks of 16 steps
-    tg.manual_seed(0)
+def train_sine_with_truncated_bptt(seed):
+    """Predict the next value of a sine wave read as 4 parallel streams, chunks of 16 steps."""
+    tg.manual_seed(seed)
     wave = np.sin(np.arange(2000) * 0.3).astype(np.float32)[:, None]
     streams = batchify(tg.tensor(wave), 4)                       # (500, 4, 1)
     model, head = nn.LSTM(1, 16), nn.Linear(16, 1)
@@ -174,6 +174,13 @@ def test_truncated_training_recipe_learns_a_long_stream():
             opt.step()
             state = detach_hidden(state)
             losses.append(loss.item())
+    return losses
+
+
+def test_truncated_training_recipe_learns_a_long_stream():
+    losses = train_sine_with_truncated_bptt(seed=0)
+    # last-10 / first-5 mean loss over seeds 0-5 and every BLAS kernel family
+    # (tests/outcome_spread.py truncated_recipe): SPREAD; the bound 0.05 leaves MARGIN
     assert np.mean(losses[-10:]) < 0.05 * np.mean(losses[:5])
 
 

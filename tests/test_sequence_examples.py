@@ -206,18 +206,35 @@ def test_adding_problem_hooks_see_the_gradient_at_the_last_step():
     assert all(n > 0 for n in norms)
 
 
-def test_adding_problem_quick_run_rnn_gradient_vanishes_gru_learns(tmp_path):
+def test_adding_problem_quick_run_lstm_and_gru_learn_what_the_rnn_cannot(tmp_path):
     out = load("adding_problem").main(["--quick", "--out", str(tmp_path / "a.png")])
-    final = {key: curve[-1][1] for key, curve in out["curves"].items()}
-    base = out["baseline"]
-    for kind in ("RNN", "LSTM", "GRU"):
-        assert final[kind, 10] < 0.5 * base, kind        # short sequences: all of them learn
-    assert final["GRU", 30] < 0.1 * base
-    assert final["RNN", 30] > 0.8 * base                   # the RNN stays at the baseline
+    # L = 20, 300 updates. Final test MSE / baseline over seeds 0-9 and every BLAS kernel family
+    # (python tests/outcome_spread.py adding_problem): RNN SPREAD_RNN, LSTM SPREAD_LSTM,
+    # GRU SPREAD_GRU. The bounds leave MARGIN.
+    final = {kind: curve[-1][1] / out["baseline"] for (kind, _), curve in out["curves"].items()}
+    assert final["RNN"] > 0.7                              # the RNN stays at the baseline
+    assert final["LSTM"] < 0.5 and final["GRU"] < 0.1      # the gated cells learn
+    # after training, the gradient reaching step 1 is a sizeable part of that at step 20 in the
+    # gated cells (measured: LSTM SPREAD_GL, GRU SPREAD_GG)
     g = out["gradients"]
-    assert g["RNN"][0] < 1e-2 * g["RNN"][-1]               # vanished on the way back
-    assert g["GRU"][0] > 5e-2 * g["GRU"][-1]
+    assert g["LSTM"][0] > 1e-2 * g["LSTM"][-1] and g["GRU"][0] > 1e-2 * g["GRU"][-1]
     assert (tmp_path / "a.png").stat().st_size > 1000
+
+
+def rnn_gradient_ratio_at_start(seed, length=20):
+    """||dL/dh_1|| / ||dL/dh_L|| of an untrained RNN: a fixed point, no training path."""
+    ex = load("adding_problem")
+    tg.manual_seed(seed)
+    model = ex.Adder("RNN", 32)
+    norms = ex.state_gradients(model, *ex.adding_batch(256, length, np.random.default_rng(1)))
+    return norms[0] / norms[-1]
+
+
+def test_adding_problem_rnn_gradient_vanishes_on_the_way_back():
+    # tanh' <= 1 times |W_hh| < 1 per step: over 19 steps back the gradient shrinks by orders of
+    # magnitude. Measured over seeds 0-5 and every BLAS kernel family: SPREAD_INIT; the bound
+    # 1e-3 leaves MARGIN_INIT.
+    assert rnn_gradient_ratio_at_start(seed=0) < 1e-3
 
 
 # ----------------------------------------------------------------------------- truncated BPTT memory

@@ -224,6 +224,25 @@ def test_conv_configs_fit(cfg):
     assert min(expected) >= 1
 
 
+@given(st.data(), st.sampled_from([1, 2]))
+def test_transposable_conv_configs_map_the_output_back_to_the_whole_input(data, dims):
+    cfg = data.draw(tst.conv_configs(spatial_dims=dims, transposable=True))
+    # a transposed convolution of n inputs gives (n - 1) * stride - 2 * padding + dilation * (k - 1) + 1
+    back = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                 zip(cfg.output_size, cfg.stride, cfg.padding, cfg.dilation, cfg.kernel_size))
+    assert back == cfg.size and min(back) >= 1
+    assert min(cfg.output_size) >= 1
+
+
+def test_untransposable_configs_exist_so_the_option_matters():
+    # input 1, kernel 2, stride 2, padding 1: forward output 1, transposed output 0
+    assert tst.ConvConfig(1, 1, 1, (1,), (2,), (2,), (1,), (1,), 1).output_size == (1,)
+    cfg = find(tst.conv_configs(spatial_dims=1, transposable=True, max_kernel=2, max_padding=1),
+               lambda c: c.kernel_size == (2,) and c.stride == (2,) and c.padding == (1,)
+               and c.dilation == (1,))
+    assert cfg.size == (2,)                           # grown from 1 so the windows end on it
+
+
 @given(tst.conv_configs(spatial_dims=1))
 def test_conv1d_configs_have_one_spatial_dim(cfg):
     assert len(cfg.input_shape) == 3 and len(cfg.output_shape) == 3
@@ -236,6 +255,10 @@ def test_pool_configs_fit(cfg):
                                                                cfg.padding, cfg.dilation))
     assert cfg.output_size == expected
     assert min(expected) >= 1
+    for n, k, s, p, d, out in zip(cfg.size, cfg.kernel_size, cfg.stride, cfg.padding, cfg.dilation,
+                                  expected):                 # every window holds an input element
+        for j in range(out):
+            assert any(0 <= j * s - p + i * d < n for i in range(k)), (j, n, k, s, p, d)
 
 
 def test_conv_and_pool_output_sizes_match_pytorch():

@@ -143,6 +143,10 @@ class MaxPool(Function):
         if not return_indices:
             return best
         flat = flat_indices(xp, winners.argmax(axis=0), geo)
+        if x.dtype.kind == "f":
+            nothing = best == -np.inf             # only padding (or -inf) under the window
+            if backend.may_be_true(nothing):
+                flat = xp.where(nothing, first_in_grid(xp, geo), flat)
         ctx.mark_non_differentiable(flat)
         return best, flat
 
@@ -160,6 +164,20 @@ def flat_indices(xp, winner, geo):
     rows = (xp.arange(ho, dtype=np.int64) * sh - top).reshape(-1, 1) + (winner // kw) * dh
     cols = xp.arange(wo, dtype=np.int64) * sw - left + (winner % kw) * dw
     return rows * w_in + cols
+
+
+def first_in_grid(xp, geo):
+    """PyTorch's index for a window whose maximum is -inf (nothing in it beats its starting value
+    -inf): the window's first dilated row and column at or past 0, h * W + w, even where that lies
+    past the input's edge (a window entirely in padding)."""
+    (sh, sw), (dh, dw), (ho, wo) = geo.stride, geo.dilation, geo.out
+    (top, _), (left, _) = geo.pad
+
+    def first(n_out, s, d, pad):
+        start = xp.arange(n_out, dtype=np.int64) * s - pad
+        return xp.where(start < 0, start + (-start + d - 1) // d * d, start)
+
+    return first(ho, sh, dh, top).reshape(-1, 1) * geo.size[1] + first(wo, sw, dw, left)
 
 
 class MaxScatter(Function):

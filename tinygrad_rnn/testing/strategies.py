@@ -408,11 +408,17 @@ class ConvConfig(_Spatial):
 
 @st.composite
 def conv_configs(draw, spatial_dims=2, max_batch=2, max_group_channels=3, max_groups=2, max_kernel=3,
-                 max_stride=2, max_padding=2, max_dilation=2, max_extra_size=3):
+                 max_stride=2, max_padding=2, max_dilation=2, max_extra_size=3, transposable=False):
     """:class:`ConvConfig` values whose output has at least one element on every spatial dim.
 
     Sizes are drawn as ``dilation * (kernel - 1) + 1 - 2 * padding`` (at least 1) plus up to
     ``max_extra_size``, so a window always fits; channels are ``groups`` times a drawn width.
+
+    ``transposable=True`` is for testing transposed convolutions, which map ``output_size`` back
+    to ``size``: each size is then grown until the windows, ``stride`` apart, end exactly on its
+    last element. Otherwise the transposed convolution of ``output_size`` gives a smaller size,
+    and can give nothing at all (input 1, kernel 2, stride 2, padding 1: forward output 1,
+    transposed output 0).
     """
     groups = draw(st.integers(1, max_groups))
     c_in = groups * draw(st.integers(1, max_group_channels))
@@ -425,6 +431,8 @@ def conv_configs(draw, spatial_dims=2, max_batch=2, max_group_channels=3, max_gr
         dil.append(draw(st.integers(1, max_dilation)))
         need = dil[-1] * (k[-1] - 1) + 1 - 2 * p[-1]
         size.append(max(need, 1) + draw(st.integers(0, max_extra_size)))
+        if transposable:
+            size[-1] += -(size[-1] - need) % s[-1]
     return ConvConfig(draw(st.integers(1, max_batch)), c_in, c_out, tuple(size), tuple(k), tuple(s),
                       tuple(p), tuple(dil), groups, draw(st.booleans()))
 
@@ -433,7 +441,10 @@ def conv_configs(draw, spatial_dims=2, max_batch=2, max_group_channels=3, max_gr
 class PoolConfig(_Spatial):
     """A pooling window that fits: ``(N, C, *size) -> (N, C, *output_size)``.
 
-    Padding is at most half the kernel (PyTorch's rule), so every window overlaps the input.
+    Padding is at most half the kernel (PyTorch's rule), and with padding each size is at least
+    the dilation: so every window overlaps the input. (A dilated window can otherwise sit entirely
+    in the padding, size 1, kernel 2, padding 1, dilation 2: its maximum is -inf, and PyTorch's
+    backward then sends the window's gradient to an unrelated pixel.)
     """
     N: int
     C: int
@@ -477,7 +488,8 @@ def pool_configs(draw, spatial_dims=2, max_batch=2, max_channels=3, max_kernel=3
         p.append(draw(st.integers(0, k[-1] // 2)))
         dil.append(draw(st.integers(1, 2)) if dilation else 1)
         need = dil[-1] * (k[-1] - 1) + 1 - 2 * p[-1]
-        size.append(max(need, 1) + draw(st.integers(0, max_extra_size)))
+        least = dil[-1] if p[-1] else 1           # a window's first element at or past 0 is < dilation
+        size.append(max(need, least) + draw(st.integers(0, max_extra_size)))
     return PoolConfig(draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels)), tuple(size),
                       tuple(k), tuple(s), tuple(p), tuple(dil),
                       draw(st.booleans()) if ceil_mode else False)
