@@ -100,7 +100,7 @@ def _max_pair(data, device):
     x = data.draw(tst.tensors(shape=shapes[0], device=device), label="x")
     d = data.draw(tst.arrays(shape=shapes[1], kinks=[0.0], min_kink_distance=1e-2, device=device),
                   label="d")
-    y = tg.Tensor(x.data + d, requires_grad=True, device=device)
+    y = tg.Tensor(x.array + d, requires_grad=True, device=device)
     return x, y
 
 

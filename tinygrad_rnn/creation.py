@@ -21,10 +21,10 @@ def _make(fn, dtype, device, requires_grad):
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (a number, nested list, array or Tensor)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     t = Tensor(data, dtype=dtype, device=device, requires_grad=False)
-    if backend.is_array(data) and t.data is data:
-        t.data = t.data.copy()
+    if backend.is_array(data) and t.array is data:
+        t.array = t.array.copy()
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 

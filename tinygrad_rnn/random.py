@@ -139,7 +139,7 @@ def randint_like(t, low, high=None, dtype=None, device=None, generator=None):
 # Drawn on the host from the generator (so a seed repeats on every device), then moved.
 
 def _host(t):
-    return backend.to_numpy(t.data) if isinstance(t, Tensor) else np.asarray(t)
+    return backend.to_numpy(t.array) if isinstance(t, Tensor) else np.asarray(t)
 
 
 def multinomial(input, num_samples, replacement=False, generator=None):

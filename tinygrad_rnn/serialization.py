@@ -54,7 +54,7 @@ class _Encoder:
         key = id(obj)
         if key in self._seen:
             return self._seen[key][1]
-        arr = backend.to_numpy(obj.data if isinstance(obj, Tensor) else obj)
+        arr = backend.to_numpy(obj.array if isinstance(obj, Tensor) else obj)
         if arr.dtype.hasobject or arr.dtype.kind not in "biufcUS":
             raise CheckpointError(f"save: the array at {where} has dtype {arr.dtype}, which cannot be "
                                   "stored without pickle; use a numeric dtype")

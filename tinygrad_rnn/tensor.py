@@ -1,7 +1,9 @@
 """Tensor: an array (NumPy or CuPy) plus what autograd needs to know about it.
 
-A Tensor holds ``data`` (the backend array), ``grad`` (a Tensor or None), ``requires_grad``, and
-``grad_fn``, the graph node (a ``Function`` call) that produced it; leaves have ``grad_fn=None``.
+A Tensor holds ``array`` (the backend array: NumPy or CuPy), ``grad`` (a Tensor or None),
+``requires_grad``, and ``grad_fn``, the graph node (a ``Function`` call) that produced it; leaves
+have ``grad_fn=None``. ``data`` is PyTorch's ``.data``: the same values as a Tensor without history.
+The library itself computes on ``.array``.
 Every operator here is one line that calls a ``Function`` from ``tinygrad_rnn.ops``: read the op
 there to see its forward and its gradient side by side.
 """
@@ -31,7 +33,7 @@ def as_dtype(dtype, op="Tensor"):
 def _to_array(data, dtype, dev):
     """Python data / arrays -> an array on ``dev``. Python floats become float32, as in PyTorch."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if backend.is_array(data):
         arr = backend.to_device(data, dev)
     else:
@@ -91,7 +93,7 @@ class Tensor:
     match), or a Tensor. ``tinygrad_rnn.tensor(...)`` always copies.
     """
 
-    __slots__ = ("data", "grad", "grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
+    __slots__ = ("array", "grad", "grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
                  "_retains_grad", "_vc", "_base", "_view_epoch", "_post_hooks", "__weakref__")
     __array_ufunc__ = None      # NumPy operators defer to ours: ndarray + Tensor -> Tensor.__radd__
 
@@ -100,10 +102,10 @@ class Tensor:
             data.device if isinstance(data, Tensor) else
             backend.device_of(data) if backend.is_array(data) and not isinstance(data, np.ndarray)
             else backend.get_default_device())
-        self.data = _to_array(data, dtype, dev)
+        self.array = _to_array(data, dtype, dev)
         self.device = dev
         self.grad = self.grad_fn = self._hooks = self._vc = self._base = self._post_hooks = None
-        if isinstance(data, Tensor) and self.data is data.data:
+        if isinstance(data, Tensor) and self.array is data.array:
             self._vc = data._counter()      # the same memory: the same version counter
         self._out_index, self._retains_grad, self._requires_grad = 0, False, False
         if requires_grad:
@@ -113,7 +115,7 @@ class Tensor:
     def _make(cls, data, device, requires_grad=False, grad_fn=None, index=0):
         """Wrap an array already on ``device`` without any checks (the fast path ops use)."""
         t = object.__new__(cls)
-        t.data, t.device, t._requires_grad, t.grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
+        t.array, t.device, t._requires_grad, t.grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
         t.grad = t._hooks = t._vc = t._base = t._post_hooks = None
         t._retains_grad = False
         return t
@@ -128,9 +130,9 @@ class Tensor:
         if self.grad_fn is not None and not flag:
             raise RuntimeError("requires_grad: you can only change requires_grad of leaf tensors; "
                                "use .detach() to get a tensor without history")
-        if flag and self.data.dtype.kind != "f":
+        if flag and self.array.dtype.kind != "f":
             raise TypeError(f"requires_grad: only floating point tensors can require gradients, "
-                            f"got dtype {self.data.dtype}; convert with .float() first")
+                            f"got dtype {self.array.dtype}; convert with .float() first")
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad=True):
@@ -141,13 +143,34 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
+    @property
+    def data(self):
+        """This tensor's values as a Tensor without history, sharing memory (PyTorch's ``.data``).
+
+        Unlike ``detach()`` it has its own version counter: changes made through it
+        (``p.data.add_(g, alpha=-lr)``) are invisible to autograd's in-place checks, so a graph that
+        saved this tensor silently uses the new values, as in PyTorch. Prefer ``detach()`` or
+        ``with no_grad():`` in new code. The raw NumPy/CuPy array is ``.array``."""
+        return Tensor._make(self.array, self.device)
+
+    @data.setter
+    def data(self, value):
+        """``t.data = other``: ``t`` now holds ``other``'s memory (shape, dtype and device may
+        change); ``t`` keeps its identity, ``requires_grad``, ``grad`` and version counter."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        if self._requires_grad and value.array.dtype.kind != "f":
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point "
+                               "or complex dtype")
+        self.array, self.device = value.array, value.device
+
     def _edge(self):
         return (self.grad_fn, self._out_index) if self.grad_fn is not None else self
 
     def detach(self):
         """The same data with no history: gradients stop here (the tool truncated BPTT needs).
         It shares memory and the version counter with ``self``, as in PyTorch."""
-        t = Tensor._make(self.data, self.device)
+        t = Tensor._make(self.array, self.device)
         t._vc = self._counter()
         return t
 
@@ -165,7 +188,7 @@ class Tensor:
         return c
 
     def _mark_changed(self):
-        """Count a change made through ``.data`` by library code (optimizer steps, init,
+        """Count a change made through ``.array`` by library code (optimizer steps, init,
         load_state_dict), so graphs that saved this tensor refuse the new values."""
         self._counter().value += 1
 
@@ -219,10 +242,10 @@ class Tensor:
 
     def _default_grad(self, gradient):
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs; "
                                    f"this output has shape {self.shape}: pass gradient=")
-            return Tensor._make(self.device.xp.ones(self.data.shape, self.data.dtype), self.device)
+            return Tensor._make(self.device.xp.ones(self.array.shape, self.array.dtype), self.device)
         g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=self.dtype, device=self.device)
         if g.shape != self.shape:
             raise RuntimeError(f"backward: gradient has shape {g.shape} but the output has shape {self.shape}")
@@ -245,29 +268,29 @@ class Tensor:
     # ------------------------------------------------------------------ array-like facts
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
@@ -275,10 +298,10 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared on the CPU, copied from a GPU)."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self.array)
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to Python scalars, "
                              f"got shape {self.shape}")
         return self.numpy().reshape(()).item()
@@ -287,7 +310,7 @@ class Tensor:
         return self.numpy().tolist()
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous (shape {self.shape})")
         return bool(self.item())
 
@@ -309,7 +332,7 @@ class Tensor:
         extra = []
         if self.device.type != "cpu":
             extra.append(f"device='{self.device}'")
-        if self.dtype not in (DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(bool)) or self.data.size == 0:
+        if self.dtype not in (DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(bool)) or self.array.size == 0:
             extra.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             extra.append(f"grad_fn={self.grad_fn!r}")
@@ -369,7 +392,7 @@ class Tensor:
         return ops.Clone.apply(self)
 
     def contiguous(self):
-        return self if self.data.flags.c_contiguous else ops.Clone.apply(self)
+        return self if self.array.flags.c_contiguous else ops.Clone.apply(self)
 
     # ------------------------------------------------------------------ in-place
     # Outside the graph an in-place op writes into this tensor's memory and bumps its version. In
@@ -405,10 +428,10 @@ class Tensor:
 
     def _write(self, op, array):
         """Copy ``array`` into this tensor's memory (PyTorch's casting rule) and bump its version."""
-        if array.dtype != self.data.dtype and not dtypes.can_cast(array.dtype, self.data.dtype):
+        if array.dtype != self.array.dtype and not dtypes.can_cast(array.dtype, self.array.dtype):
             raise RuntimeError(f"{op}: result type {dtypes.torch_name(array.dtype)} can't be cast to "
-                               f"the desired output type {dtypes.torch_name(self.data.dtype)}")
-        self.data[...] = array
+                               f"the desired output type {dtypes.torch_name(self.array.dtype)}")
+        self.array[...] = array
         self._counter().value += 1
 
     def _take_history(self, out):
@@ -443,18 +466,18 @@ class Tensor:
         if not record:
             with no_grad():
                 out = fn(self, *others)
-            self._write(op, out.data)
+            self._write(op, out.array)
             return self
-        old = Tensor._make(self.data.copy() if saves_self else self.data, self.device,
+        old = Tensor._make(self.array.copy() if saves_self else self.array, self.device,
                            self._requires_grad, self.grad_fn, self._out_index)
         if not saves_self:
             old._vc = self._counter()
         out = fn(old, *others)
         if out.dtype != self.dtype:
             if not dtypes.can_cast(out.dtype, self.dtype):
-                self._write(op, out.data)            # raises PyTorch's casting error
+                self._write(op, out.array)            # raises PyTorch's casting error
             out = out.to(self.dtype)
-        self.data[...] = out.data
+        self.array[...] = out.array
         self._take_history(out)
         return self
 
@@ -502,10 +525,10 @@ class Tensor:
         if isinstance(value, Tensor) and value.dtype != self.dtype:
             value = value.to(self.dtype)             # index assignment casts, as in PyTorch
         if not record:
-            self.data[idx] = value.data if isinstance(value, Tensor) else value
+            self.array[idx] = value.array if isinstance(value, Tensor) else value
             self._counter().value += 1
             return
-        old = Tensor._make(self.data, self.device, self._requires_grad, self.grad_fn, self._out_index)
+        old = Tensor._make(self.array, self.device, self._requires_grad, self.grad_fn, self._out_index)
         self._take_history(ops.IndexPut.apply(old, value, idx))
 
     # ------------------------------------------------------------------ arithmetic
@@ -513,13 +536,13 @@ class Tensor:
         """A binary op with PyTorch's type promotion (``dtypes.result_type``)."""
         a = self
         if type(other) is Tensor or isinstance(other, Tensor):
-            if other.data.dtype != a.data.dtype:
+            if other.array.dtype != a.array.dtype:
                 a, other = _promote(a, other)
         else:
             if isinstance(other, np.generic):
                 other = other.item()
             if isinstance(other, (int, float)):      # Python numbers (bool is an int)
-                dt = a.data.dtype
+                dt = a.array.dtype
                 if type(other) is float:
                     if dt.kind != "f":
                         a = a.to(DEFAULT_FLOAT)
@@ -539,13 +562,13 @@ class Tensor:
 
     def _div(self, other, reflected=False):
         """True division: integer operands give the default float dtype (PyTorch)."""
-        if self.data.dtype.kind != "f":
-            if not (isinstance(other, float) or isinstance(other, Tensor) and other.data.dtype.kind == "f"):
+        if self.array.dtype.kind != "f":
+            if not (isinstance(other, float) or isinstance(other, Tensor) and other.array.dtype.kind == "f"):
                 return self.to(DEFAULT_FLOAT)._bin(ops.Div, other, reflected)
         return self._bin(ops.Div, other, reflected)
 
     def _bitwise(self, fn, name, other=None):
-        kinds = [self.data.dtype.kind] + ([other.data.dtype.kind] if isinstance(other, Tensor) else
+        kinds = [self.array.dtype.kind] + ([other.array.dtype.kind] if isinstance(other, Tensor) else
                                           ["f"] if isinstance(other, float) else [])
         if "f" in kinds:
             raise TypeError(f"{name}: bitwise operations are only implemented for integer and bool "
@@ -565,7 +588,7 @@ class Tensor:
     def __matmul__(self, o): return ops.matmul(self, o)
     def __rmatmul__(self, o): return ops.matmul(o, self)
     def __neg__(self):
-        if self.data.dtype.kind == "b":
+        if self.array.dtype.kind == "b":
             raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
                             "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
         return ops.Neg.apply(self)
@@ -617,13 +640,13 @@ class Tensor:
     # ------------------------------------------------------------------ elementwise functions
     def _f(self):
         """Floating ops on integer/bool tensors compute in the default float dtype (PyTorch)."""
-        return self if self.data.dtype.kind == "f" else self.to(DEFAULT_FLOAT)
+        return self if self.array.dtype.kind == "f" else self.to(DEFAULT_FLOAT)
 
     def exp(self): return ops.Exp.apply(self._f())
     def log(self): return ops.Log.apply(self._f())
     def sqrt(self): return ops.Sqrt.apply(self._f())
     def abs(self):
-        if self.data.dtype.kind == "b":
+        if self.array.dtype.kind == "b":
             raise NotImplementedError("abs is not implemented for bool tensors")
         return ops.Abs.apply(self)
     def sign(self): return ops.Sign.apply(self)
@@ -632,7 +655,7 @@ class Tensor:
     def tanh(self): return ops.Tanh.apply(self._f())
     def sigmoid(self): return ops.Sigmoid.apply(self._f())
     def relu(self):
-        if self.data.dtype.kind == "b":
+        if self.array.dtype.kind == "b":
             raise TypeError("Boolean inputs not supported for relu")
         return ops.Relu.apply(self)
     def leaky_relu(self, negative_slope=0.01): return ops.LeakyRelu.apply(self, negative_slope)
@@ -785,8 +808,8 @@ class Tensor:
     def hypot(self, other): return self._bin(ops.Hypot, other)
     def atan2(self, other):
         """atan2(self, other): integer operands compute in the default float dtype (PyTorch)."""
-        floating = self.data.dtype.kind == "f" or isinstance(other, float) or (
-            isinstance(other, Tensor) and other.data.dtype.kind == "f")
+        floating = self.array.dtype.kind == "f" or isinstance(other, float) or (
+            isinstance(other, Tensor) and other.array.dtype.kind == "f")
         return (self if floating else self.to(DEFAULT_FLOAT))._bin(ops.Atan2, other)
     arctan2 = atan2
     def lerp(self, end, weight): return ops.lerp(self, end, weight)
@@ -835,12 +858,12 @@ class Tensor:
     def new_empty(self, *size, **kwargs): return self._new("empty", *size, **kwargs)
     def new_full(self, size, fill_value, **kwargs): return self._new("full", size, fill_value, **kwargs)
     def new_tensor(self, data, **kwargs): return self._new("tensor", data, **kwargs)
-    def is_floating_point(self): return self.data.dtype.kind == "f"
-    def element_size(self): return self.data.dtype.itemsize
+    def is_floating_point(self): return self.array.dtype.kind == "f"
+    def element_size(self): return self.array.dtype.itemsize
     @property
-    def itemsize(self): return self.data.dtype.itemsize
+    def itemsize(self): return self.array.dtype.itemsize
     @property
-    def nbytes(self): return int(self.data.size) * self.data.dtype.itemsize
+    def nbytes(self): return int(self.array.size) * self.array.dtype.itemsize
     def bernoulli(self, p=None, *, generator=None):
         from .random import bernoulli
         return bernoulli(self, p, generator)
@@ -860,7 +883,7 @@ def _dead_ref():
 
 def _no_bool_sub(a, b):
     """PyTorch refuses ``-`` with bool operands (a mask is inverted with ``~``)."""
-    if a.data.dtype.kind == "b" or isinstance(b, bool) or (type(b) is Tensor and b.data.dtype.kind == "b"):
+    if a.array.dtype.kind == "b" or isinstance(b, bool) or (type(b) is Tensor and b.array.dtype.kind == "b"):
         raise TypeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
                         "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     return ops.Sub
@@ -875,8 +898,8 @@ def _replaced_by(old, value):
 
 def _promote(a, b):
     """Cast two tensors to their PyTorch result dtype (the casts are differentiable)."""
-    dt = dtypes.result_type(a.data, b.data)
-    return (a if a.data.dtype == dt else a.to(dt)), (b if b.data.dtype == dt else b.to(dt))
+    dt = dtypes.result_type(a.array, b.array)
+    return (a if a.array.dtype == dt else a.to(dt)), (b if b.array.dtype == dt else b.to(dt))
 
 
 def _looks_like_device(s: str) -> bool:

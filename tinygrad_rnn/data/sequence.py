@@ -51,7 +51,7 @@ def batchify(data, batch_size, batch_first=False, num_replicas=None, rank=None):
         raise ValueError(f"batchify: a sequence of length {data.shape[0]} cannot be cut into "
                          f"{batch_size} streams of at least one step")
     rest = data.shape[1:]
-    arr = data.data[:length * batch_size].reshape((batch_size, length) + rest)[lo:hi]
+    arr = data.array[:length * batch_size].reshape((batch_size, length) + rest)[lo:hi]
     if not batch_first:
         arr = arr.swapaxes(0, 1)
     return Tensor._make(data.device.xp.ascontiguousarray(arr), data.device)

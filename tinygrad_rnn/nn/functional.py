@@ -223,7 +223,7 @@ def _as_index_array(indices, like, op):
     if isinstance(indices, Tensor):
         if indices.device != like.device:
             raise OpError(f"{op}: indices are on {indices.device} but the weight is on {like.device}")
-        arr = indices.data
+        arr = indices.array
     else:
         arr = backend.to_device(np.asarray(indices), like.device)
     if arr.dtype.kind not in "iu":
@@ -261,7 +261,7 @@ def one_hot(tensor, num_classes=-1):
     if tensor.dtype.kind not in "iu":
         raise OpError(f"one_hot: expected an integer tensor, got dtype {tensor.dtype}")
     xp = tensor.device.xp
-    a = tensor.data
+    a = tensor.array
     if a.size and int(a.min()) < 0:
         raise OpError("one_hot: class values must be non-negative")
     if num_classes == -1:
@@ -354,12 +354,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is not None or running_var is not None:
             with no_grad():
                 if running_mean is not None:
-                    running_mean.data[...] = ((1 - momentum) * running_mean.data
-                                              + momentum * mean.data.reshape(c)).astype(running_mean.dtype)
+                    running_mean.array[...] = ((1 - momentum) * running_mean.array
+                                              + momentum * mean.array.reshape(c)).astype(running_mean.dtype)
                     running_mean._mark_changed()
                 if running_var is not None:
-                    unbiased = var.data.reshape(c) * (n / (n - 1))
-                    running_var.data[...] = ((1 - momentum) * running_var.data
+                    unbiased = var.array.reshape(c) * (n / (n - 1))
+                    running_var.array[...] = ((1 - momentum) * running_var.array
                                              + momentum * unbiased).astype(running_var.dtype)
                     running_var._mark_changed()
         out = centred / (var + eps).sqrt()

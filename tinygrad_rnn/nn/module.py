@@ -272,7 +272,7 @@ class Module:
                 p.grad = None
             else:
                 p.grad.detach_()
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
 
     # ------------------------------------------------------------------ state
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
@@ -325,7 +325,7 @@ class Module:
                 continue
             src = state_dict[key]
             if isinstance(src, Tensor):
-                arr = src.data
+                arr = src.array
             elif backend.is_array(src):
                 arr = src
             else:
@@ -349,7 +349,7 @@ class Module:
                                + "\n\t".join(errors))
         with no_grad():
             for dst, arr in copies:
-                dst.data[...] = backend.to_device(arr, dst.device).astype(dst.dtype, copy=False)
+                dst.array[...] = backend.to_device(arr, dst.device).astype(dst.dtype, copy=False)
                 dst._mark_changed()
         return _IncompatibleKeys(missing, unexpected)
 
@@ -363,10 +363,10 @@ class Module:
                     if p is None or (floats_only and p.dtype.kind != "f"):
                         continue
                     new = fn(p)
-                    p.data, p.device = new.data, new.device
+                    p.array, p.device = new.array, new.device
                     if p.grad is not None:
                         g = fn(p.grad)
-                        p.grad = Tensor._make(g.data, g.device)
+                        p.grad = Tensor._make(g.array, g.device)
                 for name, b in m._buffers.items():
                     if b is not None and not (floats_only and b.dtype.kind != "f"):
                         m._buffers[name] = fn(b)

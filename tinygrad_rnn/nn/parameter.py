@@ -30,9 +30,9 @@ class Parameter(Tensor):
         return (_rebuild_parameter, (self.numpy().copy(), str(self.device), self.requires_grad))
 
     def __deepcopy__(self, memo):
-        out = Parameter(Tensor(self.data.copy(), device=self.device), self.requires_grad)
+        out = Parameter(Tensor(self.array.copy(), device=self.device), self.requires_grad)
         if self.grad is not None:
-            out.grad = Tensor(self.grad.data.copy(), device=self.device)
+            out.grad = Tensor(self.grad.array.copy(), device=self.device)
         memo[id(self)] = out
         return out
 

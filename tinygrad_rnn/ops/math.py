@@ -388,7 +388,7 @@ class NanToNum(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return g * const(ctx.xp(x.data).isfinite(x.data), x), None, None, None
+        return g * const(ctx.xp(x.array).isfinite(x.array), x), None, None, None
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
@@ -419,7 +419,7 @@ def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def allclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     """True when every element of x is close to y's (broadcasting as NumPy); a Python bool."""
-    return bool(isclose(x, y, rtol, atol, equal_nan).data.all())
+    return bool(isclose(x, y, rtol, atol, equal_nan).array.all())
 
 
 def equal(x, y) -> bool:
@@ -428,5 +428,5 @@ def equal(x, y) -> bool:
         raise TypeError(f"equal: expected a Tensor as the second argument, got {type(y).__name__}")
     if x.device != y.device:
         raise OpError(f"equal: expected both tensors on one device, got {x.device} and {y.device}")
-    return x.shape == y.shape and bool((x.data == y.data).all())
+    return x.shape == y.shape and bool((x.array == y.array).all())
 
