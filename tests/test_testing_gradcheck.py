@@ -459,7 +459,7 @@ def test_gradcheck_leaves_callers_grad_untouched():
 
 def test_gradcheck_on_non_contiguous_input(device):
     base = rand(4, 3, device=device)
-    x = tg.Tensor(base.array.T, requires_grad=True)
+    x = tg.as_tensor(base.array.T).requires_grad_()
     assert not x.array.flags.c_contiguous
     assert gradcheck(lambda t: (t @ t.T).sin(), x)
 

@@ -88,6 +88,7 @@ class Version:
 
 class _GradMode(threading.local):
     enabled = True
+    inference = False
 
 
 _mode = _GradMode()
@@ -146,6 +147,44 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool):
         self.enabled = bool(mode)
+
+
+class inference_mode(_GradModeContext):
+    """``with inference_mode():``, ``@inference_mode()`` or ``@inference_mode``: PyTorch's no_grad
+    for inference. Here it is ``no_grad`` (``inference_mode(False)`` turns recording on, as in
+    PyTorch); tensors made inside are ordinary tensors, not PyTorch's "inference tensors"."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):              # used as a bare decorator
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True):
+        self.enabled = not mode
+        self.inference = bool(mode)
+
+    def __enter__(self):
+        self._prev_inference = _mode.inference
+        _mode.inference = self.inference
+        super().__enter__()
+
+    def __exit__(self, *exc):
+        _mode.inference = self._prev_inference
+        super().__exit__(*exc)
+
+    def __call__(self, fn):
+        mode = self.inference
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()``; thread-local."""
+    return _mode.inference
 
 
 # ----------------------------------------------------------------------------- errors
@@ -432,6 +471,40 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
+
+    @property
+    def next_functions(self):
+        """PyTorch's read-only view of where this node's gradients go: one ``(node, output index)``
+        pair per input, ``(AccumulateGrad, 0)`` for a leaf that requires grad and ``(None, 0)`` for
+        an input that needs no gradient. Trailing inputs that need none are left out (they are
+        mostly non-tensor arguments such as shapes, which PyTorch does not list)."""
+        edges = self._edges
+        n = len(edges)
+        while n and edges[n - 1] is None:
+            n -= 1
+        return tuple(e if type(e) is tuple else (None, 0) if e is None else (AccumulateGrad.of(e), 0)
+                     for e in edges[:n])
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf (PyTorch's node of that name): the place where
+    backward adds into ``variable.grad``. The engine itself adds into leaves directly; this object
+    only describes that, and one leaf has one such object while anyone holds it."""
+    __slots__ = ("variable", "__weakref__")
+    next_functions = ()
+    _live = weakref.WeakValueDictionary()    # id(leaf) -> its AccumulateGrad (which holds the leaf)
+
+    @classmethod
+    def of(cls, leaf):
+        node = cls._live.get(id(leaf))
+        if node is None:
+            node = object.__new__(cls)
+            node.variable = leaf
+            cls._live[id(leaf)] = node
+        return node
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 def _share_storage(src, outs):

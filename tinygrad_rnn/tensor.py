@@ -16,7 +16,6 @@ import numpy as np
 
 from . import backend, dtypes
 from .autograd import Function, OpError, Version, is_grad_enabled, no_grad, run_backward
-from .dtypes import DEFAULT_FLOAT
 
 
 def as_dtype(dtype, op="Tensor"):
@@ -46,7 +45,7 @@ def _to_array(data, dtype, dev):
             raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data of "
                             f"dtype {arr.dtype}; expected numbers, nested lists of numbers or arrays")
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
-            arr = arr.astype(DEFAULT_FLOAT)
+            arr = arr.astype(dtypes.DEFAULT_FLOAT)
         arr = backend.to_device(arr, dev)
     if dtype is not None:
         dt = as_dtype(dtype)
@@ -72,6 +71,11 @@ def _check_ragged(data, dim=0):
         _check_ragged(d, dim + 1)
 
 
+def _is_size(x):
+    """An int (not a bool) given to ``Tensor(...)`` is a size, as in ``Tensor(2, 3)``."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+
+
 def _scalar(x):
     """NumPy scalars become Python scalars, so they do not upcast float32 tensors."""
     return x.item() if isinstance(x, np.generic) else x
@@ -88,16 +92,53 @@ class _HookHandle:
 class Tensor:
     """An n-dimensional array that can record the operations applied to it and differentiate them.
 
-    ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` may be a Python
-    number, a nested list, a NumPy or CuPy array (shared, not copied, when dtype and device already
-    match), or a Tensor. ``tinygrad_rnn.tensor(...)`` always copies.
+    ``Tensor(data)`` is PyTorch's legacy constructor ``torch.Tensor``: ``data`` (a nested list or a
+    NumPy/CuPy array) becomes the default float dtype (``get_default_dtype()``, float32), sharing
+    an array that already has it; a Tensor gives an alias sharing its memory (with its dtype,
+    differentiable when it requires grad); ``Tensor(2, 3)`` is an uninitialised (here: zero)
+    2x3 float tensor, ``Tensor()`` an empty one. ``tinygrad_rnn.tensor(data)`` (dtype inferred,
+    always a copy) and ``as_tensor`` are the modern factories. Beyond PyTorch, ``Tensor`` also takes
+    ``requires_grad=``, ``dtype=`` (instead of the default float) and ``device=``.
     """
 
     __slots__ = ("array", "grad", "grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
                  "_retains_grad", "_vc", "_base", "_view_epoch", "_post_hooks", "__weakref__")
     __array_ufunc__ = None      # NumPy operators defer to ours: ndarray + Tensor -> Tensor.__radd__
 
-    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+    def __init__(self, *args, requires_grad=False, dtype=None, device=None):
+        if len(args) == 1 and not _is_size(args[0]):
+            data = args[0]
+            if isinstance(data, Tensor):
+                if dtype is None and (device is None or backend.device(device) == data.device):
+                    self._alias(data, requires_grad)
+                    return
+            elif isinstance(data, (numbers.Number, np.generic, str)):
+                raise TypeError(f"Tensor(): data must be a sequence (got {type(data).__name__}); "
+                                f"use tinygrad_rnn.tensor({data!r}) for a 0-d tensor")
+            elif dtype is None:
+                dtype = dtypes.DEFAULT_FLOAT
+            self._setup(data, requires_grad, dtype, device)
+            return
+        if not all(_is_size(a) for a in args):
+            raise TypeError(f"Tensor(): expected data (a sequence or an array) or sizes as ints, got "
+                            f"({', '.join(type(a).__name__ for a in args)})")
+        if any(a < 0 for a in args):
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(args)}: "
+                               f"{[int(a) for a in args]}")
+        dev = backend.device(device) if device is not None else backend.get_default_device()
+        shape = tuple(int(a) for a in args) if args else (0,)
+        self._setup(dev.xp.zeros(shape, as_dtype(dtype or dtypes.DEFAULT_FLOAT)), requires_grad, None, dev)
+
+    @classmethod
+    def _from_data(cls, data, requires_grad=False, dtype=None, device=None):
+        """The constructor the library uses: ``data`` (a Python number, nested list, array or
+        Tensor) keeps its dtype as in ``tinygrad_rnn.tensor`` unless ``dtype`` is given; an array
+        (or a Tensor's array) already of that dtype and device is shared, not copied."""
+        t = object.__new__(cls)
+        t._setup(data, requires_grad, dtype, device)
+        return t
+
+    def _setup(self, data, requires_grad, dtype, device):
         dev = backend.device(device) if device is not None else (
             data.device if isinstance(data, Tensor) else
             backend.device_of(data) if backend.is_array(data) and not isinstance(data, np.ndarray)
@@ -109,6 +150,19 @@ class Tensor:
             self._vc = data._counter()      # the same memory: the same version counter
         self._out_index, self._retains_grad, self._requires_grad = 0, False, False
         if requires_grad:
+            self.requires_grad = True
+
+    def _alias(self, src, requires_grad):
+        """``Tensor(src)``: become a view of all of ``src`` (PyTorch's alias), recorded in the graph
+        when ``src`` requires grad, so gradients flow back through it."""
+        out = ops.Reshape.apply(src, src.shape)     # a view op: shares memory, version and base
+        for name in _FIELDS:
+            setattr(self, name, getattr(out, name))
+        if out.grad_fn is not None:           # the node's output is now this object, not ``out``
+            outs = list(out.grad_fn._outputs)
+            outs[out._out_index] = weakref.ref(self)
+            out.grad_fn._outputs = tuple(outs)
+        elif requires_grad:
             self.requires_grad = True
 
     @classmethod
@@ -246,7 +300,7 @@ class Tensor:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs; "
                                    f"this output has shape {self.shape}: pass gradient=")
             return Tensor._make(self.device.xp.ones(self.array.shape, self.array.dtype), self.device)
-        g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=self.dtype, device=self.device)
+        g = gradient if isinstance(gradient, Tensor) else Tensor._from_data(gradient, dtype=self.dtype, device=self.device)
         if g.shape != self.shape:
             raise RuntimeError(f"backward: gradient has shape {g.shape} but the output has shape {self.shape}")
         if g.device != self.device:
@@ -327,12 +381,19 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its Python number, as in PyTorch; other
+        tensors (and Parameters) only take the empty spec, which gives ``str(t)``."""
+        if self.array.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
         extra = []
         if self.device.type != "cpu":
             extra.append(f"device='{self.device}'")
-        if self.dtype not in (DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(bool)) or self.array.size == 0:
+        if self.dtype not in (dtypes.DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(bool)) or self.array.size == 0:
             extra.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             extra.append(f"grad_fn={self.grad_fn!r}")
@@ -367,8 +428,18 @@ class Tensor:
     def cuda(self, index=None):
         return self.to("cuda" if index is None else f"cuda:{index}")
 
-    def type(self, dtype):
-        return self.to(dtype)
+    def type(self, dtype=None):
+        """``t.type(tinygrad_rnn.float64)``, ``t.type(LongTensor)`` or ``t.type("torch.LongTensor")``
+        cast; ``t.type()`` names the type as PyTorch does (``"torch.FloatTensor"``)."""
+        from . import legacy
+        if dtype is None:
+            return legacy.type_name(self)
+        legacy_dtype = legacy.legacy_dtype(dtype)
+        return self.to(dtype if legacy_dtype is None else legacy_dtype)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
 
     def float(self):
         return self.to(np.float32)
@@ -408,7 +479,7 @@ class Tensor:
                               f"{other.device}")
             return other
         if isinstance(other, np.ndarray) or backend.is_array(other):   # arrays: copied to our device
-            return Tensor(other, device=self.device)
+            return Tensor._from_data(other, device=self.device)
         return _scalar(other)
 
     def _check_inplace(self, op, record):
@@ -545,15 +616,15 @@ class Tensor:
                 dt = a.array.dtype
                 if type(other) is float:
                     if dt.kind != "f":
-                        a = a.to(DEFAULT_FLOAT)
+                        a = a.to(dtypes.DEFAULT_FLOAT)
                 elif dt.kind == "b":
                     if type(other) is not bool:
                         a = a.to(dtypes.DEFAULT_INT)
                 elif dt.kind != "f":
                     other = dtypes.fit_scalar(other, dt)
             elif isinstance(other, np.ndarray) or backend.is_array(other):
-                return self._bin(fn, Tensor(other, device="cpu" if isinstance(other, np.ndarray)
-                                            else None), reflected)
+                return self._bin(fn, Tensor._from_data(other, device="cpu" if isinstance(other, np.ndarray)
+                                                       else None), reflected)
             elif isinstance(other, numbers.Real):
                 other = float(other)
             else:
@@ -564,7 +635,7 @@ class Tensor:
         """True division: integer operands give the default float dtype (PyTorch)."""
         if self.array.dtype.kind != "f":
             if not (isinstance(other, float) or isinstance(other, Tensor) and other.array.dtype.kind == "f"):
-                return self.to(DEFAULT_FLOAT)._bin(ops.Div, other, reflected)
+                return self.to(dtypes.DEFAULT_FLOAT)._bin(ops.Div, other, reflected)
         return self._bin(ops.Div, other, reflected)
 
     def _bitwise(self, fn, name, other=None):
@@ -640,7 +711,7 @@ class Tensor:
     # ------------------------------------------------------------------ elementwise functions
     def _f(self):
         """Floating ops on integer/bool tensors compute in the default float dtype (PyTorch)."""
-        return self if self.array.dtype.kind == "f" else self.to(DEFAULT_FLOAT)
+        return self if self.array.dtype.kind == "f" else self.to(dtypes.DEFAULT_FLOAT)
 
     def exp(self): return ops.Exp.apply(self._f())
     def log(self): return ops.Log.apply(self._f())
@@ -810,7 +881,7 @@ class Tensor:
         """atan2(self, other): integer operands compute in the default float dtype (PyTorch)."""
         floating = self.array.dtype.kind == "f" or isinstance(other, float) or (
             isinstance(other, Tensor) and other.array.dtype.kind == "f")
-        return (self if floating else self.to(DEFAULT_FLOAT))._bin(ops.Atan2, other)
+        return (self if floating else self.to(dtypes.DEFAULT_FLOAT))._bin(ops.Atan2, other)
     arctan2 = atan2
     def lerp(self, end, weight): return ops.lerp(self, end, weight)
     def isnan(self): return ops.isnan(self)
@@ -839,6 +910,44 @@ class Tensor:
     moveaxis = movedim
     def swapaxes(self, axis0, axis1): return ops.swapaxes(self, axis0, axis1)
     swapdims = swapaxes
+
+    # in-place shape changes: this tensor becomes a differently shaped view of its own memory
+    def unsqueeze_(self, dim): return self._reshape_inplace("unsqueeze_", lambda s: s.unsqueeze(dim))
+    def squeeze_(self, dim=None): return self._reshape_inplace("squeeze_", lambda s: s.squeeze(dim))
+    def t_(self):
+        if self.ndim > 2:
+            raise OpError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self._reshape_inplace("t_", lambda s: s.t())
+    def transpose_(self, dim0, dim1):
+        return self._reshape_inplace("transpose_", lambda s: s.transpose(dim0, dim1))
+    def swapaxes_(self, axis0, axis1):
+        return self._reshape_inplace("swapaxes_", lambda s: s.transpose(axis0, axis1))
+    swapdims_ = swapaxes_
+
+    def _reshape_inplace(self, op, view):
+        """Make this tensor ``view(self)``: same memory and values, new shape or strides. As in
+        PyTorch it counts as an in-place op: it bumps the version (a graph that saved this tensor
+        refuses it afterwards), a leaf that requires grad must do it under ``no_grad``, and in the
+        graph this tensor takes over the view's history."""
+        self._check_inplace(op, False)
+        if is_grad_enabled() and self._requires_grad:
+            out = view(self)
+            prev = self.grad_fn
+            if prev is not None:        # the old node no longer produces this tensor
+                prev_outs = list(prev._outputs)
+                prev_outs[self._out_index] = _dead_ref
+                prev._outputs = tuple(prev_outs)
+            node, i = out.grad_fn, out._out_index
+            outs = list(node._outputs)
+            outs[i] = weakref.ref(self)
+            node._outputs = tuple(outs)
+            self.grad_fn, self._out_index = node, i
+        else:
+            with no_grad():
+                out = view(self)
+        self.array = out.array
+        self._counter().value += 1
+        return self
     def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
     def unbind(self, dim=0): return ops.unbind(self, dim)
     def narrow(self, dim, start, length): return ops.narrow(self, dim, start, length)
@@ -913,6 +1022,8 @@ def _is_dtype_name(s: str) -> bool:
     except TypeError:
         return False
 
+
+_FIELDS = tuple(n for n in Tensor.__slots__ if n != "__weakref__")
 
 # ops need Tensor, and Tensor's methods need ops: the import sits below the class on purpose.
 Function._tensor_cls = Tensor

@@ -21,7 +21,7 @@ def _as_tensor(data, who):
     if isinstance(data, Tensor):
         return data
     try:
-        return Tensor(data)
+        return Tensor._from_data(data)
     except TypeError as e:
         raise TypeError(f"{who}: expected a Tensor or an array, got {type(data).__name__}") from e
 

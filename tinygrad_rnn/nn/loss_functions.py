@@ -60,7 +60,7 @@ def _as_tensor(x, like, dtype=None):
         if x.device != like.device:
             raise OpError(f"loss: the target is on {x.device} but the input is on {like.device}")
         return x if dtype is None or x.dtype == dtype else x.to(dtype)
-    return Tensor(x, dtype=dtype, device=like.device)
+    return Tensor._from_data(x, dtype=dtype, device=like.device)
 
 
 def _warn_shape(op, input, target):

@@ -552,12 +552,12 @@ def where(condition, x, y):
     """Elementwise choice; ``x``/``y`` may be tensors or numbers; broadcasting as NumPy."""
     if not _is_tensor(condition):
         ref = x if _is_tensor(x) else y
-        condition = Tensor(condition, device=ref.device if _is_tensor(ref) else None)
+        condition = Tensor._from_data(condition, device=ref.device if _is_tensor(ref) else None)
     if condition.dtype.kind != "b":
         condition = condition != 0
     x = x.item() if hasattr(x, "item") and not _is_tensor(x) and getattr(x, "ndim", 1) == 0 else x
     y = y.item() if hasattr(y, "item") and not _is_tensor(y) and getattr(y, "ndim", 1) == 0 else y
-    x, y = (Tensor(v, device=condition.device) if hasattr(v, "shape") and not _is_tensor(v) else v
+    x, y = (Tensor._from_data(v, device=condition.device) if hasattr(v, "shape") and not _is_tensor(v) else v
             for v in (x, y))
     dt = dtypes.result_type(*(v.array if _is_tensor(v) else v for v in (x, y)))
     x, y = (_to_dtype("where", v, dt) for v in (x, y))

@@ -141,7 +141,7 @@ def scatter(x, dim, index, src=None, value=None, reduce=None):
     if reduce is not None:
         if reduce == "add":
             return scatter_add(x, dim, index, src if src is not None else
-                               Tensor(x.device.xp.full(index.shape, value, x.dtype), device=x.device))
+                               Tensor._from_data(x.device.xp.full(index.shape, value, x.dtype), device=x.device))
         raise OpError(f"scatter(): reduce={reduce!r} is not supported; use reduce='add' or "
                       f"scatter_add (PyTorch deprecates the reduce argument of scatter)")
     d, grid = _prepare("scatter", x, dim, index, src)

@@ -62,9 +62,9 @@ def matmul(x, y):
     """``x @ y``. Both operands must have one dtype, as in PyTorch (no silent float64)."""
     from ..tensor import Tensor
     if not isinstance(y, Tensor):
-        y = Tensor(y, device=x.device) if hasattr(y, "shape") or isinstance(y, (list, tuple)) else y
+        y = Tensor._from_data(y, device=x.device) if hasattr(y, "shape") or isinstance(y, (list, tuple)) else y
     if not isinstance(x, Tensor):
-        x = Tensor(x, device=y.device) if hasattr(x, "shape") or isinstance(x, (list, tuple)) else x
+        x = Tensor._from_data(x, device=y.device) if hasattr(x, "shape") or isinstance(x, (list, tuple)) else x
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise OpError("matmul: both arguments must be tensors (a number is not a matrix: use *)")
     if x.dtype != y.dtype:

@@ -17,7 +17,8 @@ import math
 import numpy as np
 
 from ..autograd import Function, OpError
-from ..tensor import DEFAULT_FLOAT, Tensor
+from .. import dtypes
+from ..tensor import Tensor
 from .common import const
 from .elementwise import where
 
@@ -28,7 +29,7 @@ def _is_tensor(x):
 
 def _as_float(x):
     """Integer and bool tensors become float32 before a smooth function (PyTorch's rule)."""
-    return x if x.dtype.kind == "f" else x.to(DEFAULT_FLOAT)
+    return x if x.dtype.kind == "f" else x.to(dtypes.DEFAULT_FLOAT)
 
 
 def _kind(a):
@@ -410,7 +411,7 @@ class IsClose(Function):
 
 
 def _other(x, y):
-    return y if _is_tensor(y) else Tensor(y, dtype=x.dtype, device=x.device)
+    return y if _is_tensor(y) else Tensor._from_data(y, dtype=x.dtype, device=x.device)
 
 
 def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):

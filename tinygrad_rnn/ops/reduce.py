@@ -6,7 +6,7 @@ import builtins
 from collections import namedtuple
 
 from ..autograd import Function, OpError, sum_to_array
-from ..tensor import DEFAULT_FLOAT
+from .. import dtypes
 from .common import const, normalize_dim, normalize_dims
 
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -75,7 +75,7 @@ def _count(x, dims):
 def mean(x, dim=None, keepdim=False, **np_style):
     dims, kd = normalize_dims("mean", dim, x.ndim, np_style)
     if x.dtype.kind != "f":
-        x = x.to(DEFAULT_FLOAT)
+        x = x.to(dtypes.DEFAULT_FLOAT)
     return Sum.apply(x, dims, keepdim if kd is None else kd) / _count(x, dims)
 
 
@@ -90,7 +90,7 @@ def _scaled_sq_mean(name, x, dim, unbiased, keepdim, correction, np_style):
     if correction is None:
         correction = 0 if unbiased is False else 1
     if x.dtype.kind != "f":
-        x = x.to(DEFAULT_FLOAT)
+        x = x.to(dtypes.DEFAULT_FLOAT)
     xp = Function.xp(x.array)
     scale0 = xp.max(xp.abs(x.array), axis=dims, keepdims=True) if x.array.size else xp.ones((), x.dtype)
     scale0 = const(xp.where(xp.isfinite(scale0) & (scale0 > 0), scale0, 1).astype(x.dtype), x)

@@ -24,7 +24,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not grads:
-        return Tensor(0.0)
+        return Tensor._from_data(0.0)
     dev = grads[0].device
     xp = dev.xp
     if norm_type == math.inf:
