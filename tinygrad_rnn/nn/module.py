@@ -50,9 +50,9 @@ class Module:
     (after calling ``super().__init__()``) and write ``forward``. ``module(x)`` calls ``forward(x)``."""
 
     training: bool
-    # hooks (see nn/hooks.py): class-level None until one is registered, so that a call checks
-    # three attributes and nothing else
+    # hooks (see nn/hooks.py): None until one is registered; a call without hooks checks one flag
     _forward_pre_hooks = _forward_hooks = _backward_pre_hooks = _backward_hooks = None
+    _has_hooks = False
 
     def __init__(self):
         d = self.__dict__
@@ -66,8 +66,7 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        if (self._forward_pre_hooks is None and self._forward_hooks is None
-                and self._backward_hooks is None and self._backward_pre_hooks is None):
+        if not self._has_hooks:
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
@@ -102,6 +101,7 @@ class Module:
         if hooks is None:
             hooks = OrderedDict()
             object.__setattr__(self, collection, hooks)
+            object.__setattr__(self, "_has_hooks", True)
         handle = RemovableHandle(hooks)
         hooks[handle.id] = entry
         if prepend:
