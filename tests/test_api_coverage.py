@@ -35,7 +35,7 @@ TENSOR_METHODS = _names("""
     scatter_add scatter_add_ sigmoid sign sin sinh size softmax sort split sqrt square squeeze std sub
     sub_ sum sum_to_size swapaxes swapdims t take_along_dim tan tanh tile to tolist topk transpose tril
     triu trunc type type_as unbind unflatten unsqueeze var view view_as where zero_
-    squeeze_ swapaxes_ swapdims_ t_ transpose_ unsqueeze_
+    squeeze_ swapaxes_ swapdims_ t_ transpose_ unsqueeze_ new uniform_ normal_
     __add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ __floordiv__
     __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __matmul__ __neg__ __abs__ __getitem__
     __setitem__ __lt__ __le__ __gt__ __ge__ __eq__ __ne__ __and__ __or__ __xor__ __invert__ __len__

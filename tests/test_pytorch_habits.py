@@ -237,6 +237,37 @@ def test_variable_rejects_non_tensors_and_warns_on_volatile():
         Variable(tg.ones(1), volatile=True)
 
 
+def test_new_is_the_legacy_constructor_with_this_tensors_dtype_and_device(device):
+    w = tg.ones(2, dtype=tg.float64, device=device)
+    z = w.new(2, 3)
+    assert z.shape == (2, 3) and z.dtype == np.float64 and z.device == w.device and not z.numpy().any()
+    assert w.new([1, 2]).dtype == np.float64 and w.new().shape == (0,)
+
+
+# ----------------------------------------------------------------------------- random fills
+
+def test_uniform_and_normal_fill_in_place_with_the_init_functions_draws(device):
+    t = tg.empty(200, device=device)
+    tg.manual_seed(3)
+    assert t.uniform_(-0.5, 0.5) is t and t._version == 1
+    tg.manual_seed(3)
+    np.testing.assert_array_equal(t.numpy(), tg.nn.init.uniform_(tg.empty(200), -0.5, 0.5).numpy())
+    assert -0.5 <= t.numpy().min() and t.numpy().max() < 0.5
+    g = tg.Generator(4)
+    n = tg.empty(200, dtype=tg.float64).normal_(2.0, 0.01, generator=g)
+    np.testing.assert_array_equal(n.numpy(), tg.Generator(4).numpy.normal(2.0, 0.01, 200))
+
+
+def test_random_fills_follow_the_in_place_rules():
+    p = tg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        p.normal_()
+    p.data.normal_(0.0, 0.02)                       # the DCGAN weights_init idiom
+    assert p.is_leaf and p._version == 0
+    with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
+        tg.tensor([1, 2]).uniform_()
+
+
 # ----------------------------------------------------------------------------- format, in-place shape ops
 
 def test_format_of_a_0d_tensor_formats_its_number():

@@ -962,6 +962,10 @@ class Tensor:
         from . import creation
         return getattr(creation, factory)(*args, dtype=dtype or self.dtype, device=device or self.device,
                                           requires_grad=requires_grad)
+    def new(self, *args, device=None):
+        """The legacy ``Tensor(...)`` constructor with this tensor's dtype and device:
+        ``w.new(2, 3)`` (zeros here, uninitialised in PyTorch), ``w.new([1, 2])``."""
+        return Tensor(*args, dtype=self.dtype, device=device or self.device)
     def new_zeros(self, *size, **kwargs): return self._new("zeros", *size, **kwargs)
     def new_ones(self, *size, **kwargs): return self._new("ones", *size, **kwargs)
     def new_empty(self, *size, **kwargs): return self._new("empty", *size, **kwargs)
@@ -973,6 +977,24 @@ class Tensor:
     def itemsize(self): return self.array.dtype.itemsize
     @property
     def nbytes(self): return int(self.array.size) * self.array.dtype.itemsize
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        """Fill with U(from_, to) in place (``w.data.uniform_(-r, r)``); the same draws as
+        ``nn.init.uniform_`` from ``generator`` (default: the default generator)."""
+        return self._fill_random("uniform_", lambda rng: rng.uniform(from_, to, self.shape), generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with N(mean, std^2) in place (``m.weight.data.normal_(0.0, 0.02)``)."""
+        return self._fill_random("normal_", lambda rng: rng.normal(mean, std, self.shape), generator)
+
+    def _fill_random(self, op, draw, generator):
+        if self.array.dtype.kind != "f":
+            raise RuntimeError(f"{op}: not implemented for '{dtypes.torch_name(self.dtype)}'; "
+                               f"random fills need a floating point tensor")
+        from .random import default_generator
+        values = np.asarray(draw((generator or default_generator).numpy), self.dtype)
+        return self._inplace_op(op, _replaced_by, Tensor._make(backend.to_device(values, self.device),
+                                                                self.device))
+
     def bernoulli(self, p=None, *, generator=None):
         from .random import bernoulli
         return bernoulli(self, p, generator)
