@@ -175,3 +175,28 @@ def test_hooks_match_pytorch():
     (gi, go), = results[1][3]
     np.testing.assert_allclose(gi, gi_t, rtol=1e-12)
     np.testing.assert_allclose(go, go_t, rtol=1e-12)
+
+
+def test_backward_hooks_keep_a_named_tuple_output_and_nested_outputs_pass_through():
+    from tinygrad_rnn.nn.utils.rnn import PackedSequence, pack_sequence
+
+    class Pack(nn.Module):
+        def forward(self, x):
+            return pack_sequence([x * 2, x[:1] * 3])
+
+    log = []
+    m = Pack()
+    m.register_full_backward_hook(lambda mod, gi, go: log.append([g is None for g in go]))
+    x = tg.ones(2, 3, requires_grad=True)
+    packed = m(x)
+    assert isinstance(packed, PackedSequence)
+    packed.data.sum().backward()
+    # x * 2 (rows 0, 1) and x[:1] * 3 (row 0): row 0 gets 2 + 3, row 1 gets 2
+    assert x.grad.tolist() == [[5.0] * 3, [2.0] * 3]
+    assert log == [[False, True, True, True]]        # data, then the int64 index tensors
+
+    lstm = nn.LSTM(2, 3)
+    lstm.register_full_backward_hook(lambda mod, gi, go: log.append(len(go)))
+    out, (h, c) = lstm(tg.ones(4, 1, 2, requires_grad=True))
+    (out.sum() + h.sum()).backward()                 # (h, c) is one nested, non-tensor entry
+    assert log[-1] == 2

@@ -128,7 +128,8 @@ class _Decoder:
             arr = self._entry(node)
             if t == "tensor":
                 device = self.place(node.get("dev", "cpu"))     # files from before "dev" was kept: cpu
-                out = Tensor._from_data(backend.to_device(arr, device), requires_grad=node.get("rg", False), device=device)
+                out = Tensor._from_data(backend.to_device(arr, device), requires_grad=node.get("rg", False),
+                                        device=device)
             else:
                 out = arr
             self._made[node["k"]] = out

@@ -300,7 +300,8 @@ class Tensor:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs; "
                                    f"this output has shape {self.shape}: pass gradient=")
             return Tensor._make(self.device.xp.ones(self.array.shape, self.array.dtype), self.device)
-        g = gradient if isinstance(gradient, Tensor) else Tensor._from_data(gradient, dtype=self.dtype, device=self.device)
+        g = gradient if isinstance(gradient, Tensor) else \
+            Tensor._from_data(gradient, dtype=self.dtype, device=self.device)
         if g.shape != self.shape:
             raise RuntimeError(f"backward: gradient has shape {g.shape} but the output has shape {self.shape}")
         if g.device != self.device:

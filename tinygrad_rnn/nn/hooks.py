@@ -89,7 +89,9 @@ class BackwardHookCall:
             return [grad_output[i] for i in slots]
 
         items = self._route(items, slots, on_grads)
-        return items[0] if single else tuple(items)
+        if single:
+            return items[0]
+        return output._make(items) if hasattr(output, "_make") else tuple(items)   # namedtuples stay
 
     def _input_grads(self, grads):
         grad_input = [None] * self.n_args
