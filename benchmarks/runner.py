@@ -64,9 +64,9 @@ def to_float(value):
     data = getattr(value, "data", None)
     if isinstance(data, (int, float)):                   # micrograd's Value holds a float
         return float(data)
-    if type(data).__module__ == "numpy":                 # tinygrad_rnn, DeZero, MyGrad
+    if type(data).__module__ == "numpy":                 # DeZero, MyGrad
         return float(data.sum())
-    return float(value.detach().sum())                   # PyTorch
+    return float(value.detach().sum())                   # PyTorch, tinygrad_rnn
 
 
 def library_info(lib, threads):

@@ -35,13 +35,14 @@ TENSOR_METHODS = _names("""
     scatter_add scatter_add_ sigmoid sign sin sinh size softmax sort split sqrt square squeeze std sub
     sub_ sum sum_to_size swapaxes swapdims t take_along_dim tan tanh tile to tolist topk transpose tril
     triu trunc type type_as unbind unflatten unsqueeze var view view_as where zero_
+    squeeze_ swapaxes_ swapdims_ t_ transpose_ unsqueeze_ new uniform_ normal_
     __add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ __floordiv__
     __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __matmul__ __neg__ __abs__ __getitem__
     __setitem__ __lt__ __le__ __gt__ __ge__ __eq__ __ne__ __and__ __or__ __xor__ __invert__ __len__
-    __iter__ __bool__ __float__ __int__ __index__
+    __iter__ __bool__ __float__ __int__ __index__ __format__
 """)
 
-TENSOR_ATTRIBUTES = _names("T mT data device dtype grad grad_fn is_leaf itemsize nbytes ndim "
+TENSOR_ATTRIBUTES = _names("T mT data device dtype grad grad_fn is_cuda is_leaf itemsize nbytes ndim "
                            "requires_grad retains_grad shape")
 
 FUNCTIONS = _names("""
@@ -60,6 +61,9 @@ FUNCTIONS = _names("""
     std sum swapaxes swapdims take_along_dim tan tanh tensor tile topk transpose tril triu trunc
     unbind unflatten unsqueeze var vstack where zeros zeros_like
     Tensor Generator
+    get_default_dtype set_default_dtype get_num_threads set_num_threads inference_mode
+    is_inference_mode_enabled BoolTensor ByteTensor CharTensor DoubleTensor FloatTensor HalfTensor
+    IntTensor LongTensor ShortTensor
 """)
 
 DTYPES = _names("float16 half float32 float float64 double int8 uint8 int16 int32 int int64 long bool")
@@ -81,7 +85,7 @@ NAMESPACES = {
         cosine_similarity cross_entropy dropout dropout2d elu embedding fold gelu glu group_norm
         hardsigmoid hardswish hardtanh huber_loss kl_div l1_loss layer_norm leaky_relu linear
         log_softmax logsigmoid max_pool1d max_pool2d max_unpool2d mish mse_loss nll_loss normalize
-        one_hot pairwise_distance relu relu6 selu sigmoid silu smooth_l1_loss softmax softmin softplus
+        one_hot pad pairwise_distance relu relu6 selu sigmoid silu smooth_l1_loss softmax softmin softplus
         softsign tanh tanhshrink threshold unfold
     """),
     "nn.init": _names("""
@@ -110,8 +114,12 @@ NAMESPACES = {
     "nn.parallel": _names("DistributedDataParallel"),
     "linalg": _names("matrix_norm norm vector_norm"),
     "cuda": _names("device_count is_available synchronize"),
-    "autograd": _names("Function detect_anomaly enable_grad grad no_grad set_detect_anomaly "
-                       "set_grad_enabled"),
+    "accelerator": _names("current_accelerator current_device_index device_count is_available "
+                          "synchronize"),
+    "utils.data": _names("DataLoader Dataset TensorDataset"),
+    "utils.hooks": _names("RemovableHandle"),
+    "autograd": _names("Function Variable detect_anomaly enable_grad grad inference_mode no_grad "
+                       "set_detect_anomaly set_grad_enabled"),
 }
 
 # where PyTorch keeps the same names
@@ -120,13 +128,16 @@ TORCH_NAMESPACES = {"nn": "torch.nn", "nn.functional": "torch.nn.functional", "n
                     "optim": "torch.optim", "optim.lr_scheduler": "torch.optim.lr_scheduler",
                     "data": "torch.utils.data", "linalg": "torch.linalg", "cuda": "torch.cuda",
                     "autograd": "torch.autograd", "data.distributed": "torch.utils.data.distributed",
-                    "distributed": "torch.distributed", "nn.parallel": "torch.nn.parallel"}
+                    "distributed": "torch.distributed", "nn.parallel": "torch.nn.parallel",
+                    "accelerator": "torch.accelerator", "utils.data": "torch.utils.data",
+                    "utils.hooks": "torch.utils.hooks"}
 
 MODULE_METHODS = _names("""
     add_module apply buffers children cpu cuda double eval extra_repr float forward get_buffer
     get_parameter get_submodule half load_state_dict modules named_buffers named_children
     named_modules named_parameters parameters register_buffer register_module register_parameter
-    requires_grad_ state_dict to train zero_grad __call__
+    requires_grad_ state_dict to train zero_grad __call__ register_forward_hook
+    register_forward_pre_hook register_full_backward_hook register_full_backward_pre_hook
 """)
 
 OPTIMIZER_METHODS = _names("add_param_group load_state_dict state_dict step zero_grad")

@@ -65,7 +65,7 @@ def test_backward_accumulates_into_existing_grad_until_zeroed(device):
 def test_leaf_gradients_do_not_share_memory(device):
     a, b = leaf([1.0], device), leaf([1.0], device)
     (a + b).sum().backward()
-    a.grad.data[...] = 42.0
+    a.grad.array[...] = 42.0
     assert b.grad.tolist() == [1.0]
 
 
@@ -413,7 +413,7 @@ def test_custom_function_is_a_node_of_the_graph(device):
 # one else holds that array: these would alias otherwise.
 
 def _set_zero(t):
-    t.grad.data[...] = 0
+    t.grad.array[...] = 0
 
 
 def test_one_gradient_array_given_to_two_leaves_is_copied(device):

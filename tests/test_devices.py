@@ -129,12 +129,12 @@ def test_tensor_data_lives_on_its_device(device):
     x = tg.ones(2, 3, device=device)
     y = (x * 2).exp().sum(0)
     assert y.device == tg.device(device)
-    assert backend.device_of(y.data) == tg.device(device)
+    assert backend.device_of(y.array) == tg.device(device)
     assert isinstance(y.numpy(), np.ndarray)
 
 
 def test_fake_tensor_data_is_not_a_numpy_array():
-    assert not isinstance(tg.ones(2, device="fake").data, np.ndarray)
+    assert not isinstance(tg.ones(2, device="fake").array, np.ndarray)
 
 
 def test_device_names_compare_equal(device):
@@ -178,7 +178,7 @@ def test_default_device_can_be_set_by_environment_variable(monkeypatch):
 
 
 def test_to_numpy_and_is_array_know_every_device(device):
-    a = tg.ones(2, device=device).data
+    a = tg.ones(2, device=device).array
     assert backend.is_array(a) and not backend.is_array([1.0, 2.0])
     assert type(backend.to_numpy(a)) is np.ndarray
 

@@ -330,7 +330,7 @@ def standin(monkeypatch):
 
 
 def address(t):
-    return t.data._a.ctypes.data
+    return t.array._a.ctypes.data
 
 
 # ----------------------------------------------------------------------------- the MPI transport's logic

@@ -139,9 +139,9 @@ def test_init_draws_from_a_given_generator():
 
 def test_init_is_in_place_on_a_parameter_that_requires_grad():
     p = nn.Parameter(tg.zeros(3, 4))
-    arr = p.data
+    arr = p.array
     assert init.xavier_normal_(p) is p
-    assert p.data is arr and p.grad_fn is None and p.numpy().any()
+    assert p.array is arr and p.grad_fn is None and p.numpy().any()
 
 
 def test_init_keeps_the_tensor_dtype():

@@ -400,4 +400,4 @@ def test_deepcopy_and_pickle_of_a_module_with_buffers_keep_values_and_devices():
     for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
         assert np.array_equal(clone.running_mean.numpy(), [1.0, 2.0, 3.0])
         assert clone.running_mean.device == m.running_mean.device
-        assert clone.running_mean.data is not m.running_mean.data
+        assert clone.running_mean.array is not m.running_mean.array

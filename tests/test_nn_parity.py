@@ -583,7 +583,7 @@ def test_parameter_containers_register_their_parameters_by_name():
     # a tensor put in becomes a Parameter over the same data
     t = tg.zeros(2)
     pl = nn.ParameterList([t])
-    assert isinstance(pl[0], nn.Parameter) and pl[0].data is t.data
+    assert isinstance(pl[0], nn.Parameter) and pl[0].array is t.array
 
 
 def test_parameter_list_behaves_like_a_list():

@@ -57,9 +57,9 @@ def test_load_accepts_numpy_arrays():
 
 def test_load_copies_in_place_keeping_parameter_objects():
     m = nn.Linear(2, 2)
-    w, arr = m.weight, m.weight.data
+    w, arr = m.weight, m.weight.array
     m.load_state_dict({"weight": np.full((2, 2), 3.0, np.float32), "bias": np.zeros(2, np.float32)})
-    assert m.weight is w and m.weight.data is arr
+    assert m.weight is w and m.weight.array is arr
     np.testing.assert_array_equal(w.numpy(), np.full((2, 2), 3.0))
 
 

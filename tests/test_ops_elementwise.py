@@ -100,7 +100,7 @@ def _max_pair(data, device):
     x = data.draw(tst.tensors(shape=shapes[0], device=device), label="x")
     d = data.draw(tst.arrays(shape=shapes[1], kinks=[0.0], min_kink_distance=1e-2, device=device),
                   label="d")
-    y = tg.Tensor(x.data + d, requires_grad=True, device=device)
+    y = tg.tensor(x.array + d, requires_grad=True, device=device)
     return x, y
 
 
@@ -142,7 +142,7 @@ def _where_inputs(data, device):
     cond = data.draw(tst.arrays(shape=shapes[0], dtype=np.bool_, device=device), label="cond")
     x = data.draw(tst.tensors(shape=shapes[1], device=device), label="x")
     y = data.draw(tst.tensors(shape=shapes[2], device=device), label="y")
-    return tg.Tensor(cond, device=device), x, y
+    return tg.as_tensor(cond, device=device), x, y
 
 
 @given(data=st.data())

@@ -93,8 +93,8 @@ def test_index_select_and_index_add_gradients_match_finite_differences(device, d
 def test_masked_fill_and_masked_select_gradients_match_finite_differences(device, data):
     shapes = data.draw(tst.broadcastable_shapes(2), label="shapes").input_shapes
     x = data.draw(tst.tensors(shape=shapes[0], device=device), label="x")
-    mask = tg.Tensor(data.draw(tst.arrays(shape=shapes[1], dtype=np.bool_, device=device), label="mask"),
-                     device=device)
+    mask = tg.as_tensor(data.draw(tst.arrays(shape=shapes[1], dtype=np.bool_, device=device), label="mask"),
+                        device=device)
     value = tg.tensor(0.5, dtype=tg.float64, device=device, requires_grad=True)
     assert gradcheck(lambda a: a.masked_select(mask), x)
     if np.broadcast_shapes(shapes[0], shapes[1]) == tuple(x.shape):

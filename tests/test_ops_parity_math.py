@@ -195,7 +195,7 @@ def _quotient_pair(data, device):
                               min_kink_distance=0.5, device=device), label="y")
     q = data.draw(tst.arrays(shape=shapes[0], min_value=-3.0, max_value=3.0, kinks=INTEGERS,
                              min_kink_distance=0.1, device=device), label="x / y")
-    return tg.Tensor(q * y.data, requires_grad=True, device=device), y
+    return tg.tensor(q * y.array, requires_grad=True, device=device), y
 
 
 def _away_from_origin(data, device):

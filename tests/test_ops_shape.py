@@ -311,5 +311,5 @@ def test_contiguous_copies_only_non_contiguous_tensors(device):
     x = tg.arange(6.0, device=device).reshape(2, 3)
     assert x.contiguous() is x
     t = x.T.contiguous()
-    assert t.data.flags.c_contiguous
+    assert t.array.flags.c_contiguous
     np.testing.assert_array_equal(t.numpy(), x.numpy().T)

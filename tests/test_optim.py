@@ -140,9 +140,9 @@ def test_adagrad_creates_its_state_with_the_optimizer():
 
 def test_step_changes_parameter_data_in_place():
     p = param(1.0, 2.0)
-    before = p.data
+    before = p.array
     steps(optim.Adam([p]), linear(p))
-    assert p.data is before and p.is_leaf and p.grad_fn is None and p.requires_grad
+    assert p.array is before and p.is_leaf and p.grad_fn is None and p.requires_grad
 
 
 def test_step_skips_parameters_without_gradient():

@@ -17,7 +17,7 @@ import tinygrad_rnn as tg
 ])
 def test_constructor_dtype_follows_pytorch_rules(data, dtype, device):
     assert tg.tensor(data, device=device).dtype == np.dtype(dtype)
-    assert tg.Tensor(data, device=device).dtype == np.dtype(dtype)
+    assert tg.as_tensor(data, device=device).dtype == np.dtype(dtype)
 
 
 def test_explicit_dtype_converts(device):

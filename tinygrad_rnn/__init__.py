@@ -8,15 +8,20 @@
 import numpy as _np
 
 from . import autograd, backend, ops
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                       set_grad_enabled)
 from .backend import Device, device, get_default_device, set_default_device
 from .creation import arange, eye, full, full_like, linspace, ones, ones_like, tensor, zeros, zeros_like
 from .ops import cat, chunk, erf_array as _erf_array, pad, split, stack, where  # noqa: F401
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, rand,
                      randint, randn, randperm, set_rng_state)
 from .tensor import Tensor
+from .dtypes import get_default_dtype, set_default_dtype
+from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+                     LongTensor, ShortTensor)
+from .threads import get_num_threads, set_num_threads
 # everyday ops (PyTorch parity)
-from . import cuda, linalg
+from . import accelerator, cuda, linalg
 from .creation import as_tensor, empty, empty_like, from_numpy, is_floating_point, is_tensor
 from .random import bernoulli, multinomial, normal, rand_like, randint_like, randn_like
 from .ops import (acos, addmm, all, allclose, any, argsort, asin, atan, baddbmm, bmm,  # noqa: F401
@@ -64,9 +69,12 @@ from . import optim  # noqa: E402
 from . import nn  # noqa: E402
 from . import distributed  # noqa: E402  (mpi4py/cupy are imported by init_process_group only)
 from . import debug  # noqa: E402
+from . import utils  # noqa: E402  (utils.data is tinygrad_rnn.data, as torch.utils.data)
+from .legacy import Variable as _Variable  # noqa: E402
 
 # PyTorch spells these torch.autograd.*; they live in debug.py to keep the engine small.
 autograd.detect_anomaly = debug.detect_anomaly
 autograd.set_detect_anomaly = debug.set_detect_anomaly
 autograd.is_anomaly_enabled = debug.is_anomaly_enabled
 autograd.trace_backward = debug.trace_backward
+autograd.Variable = _Variable     # PyTorch's deprecated torch.autograd.Variable (legacy.py)

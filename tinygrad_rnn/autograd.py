@@ -88,6 +88,7 @@ class Version:
 
 class _GradMode(threading.local):
     enabled = True
+    inference = False
 
 
 _mode = _GradMode()
@@ -146,6 +147,44 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool):
         self.enabled = bool(mode)
+
+
+class inference_mode(_GradModeContext):
+    """``with inference_mode():``, ``@inference_mode()`` or ``@inference_mode``: PyTorch's no_grad
+    for inference. Here it is ``no_grad`` (``inference_mode(False)`` turns recording on, as in
+    PyTorch); tensors made inside are ordinary tensors, not PyTorch's "inference tensors"."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):              # used as a bare decorator
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True):
+        self.enabled = not mode
+        self.inference = bool(mode)
+
+    def __enter__(self):
+        self._prev_inference = _mode.inference
+        _mode.inference = self.inference
+        super().__enter__()
+
+    def __exit__(self, *exc):
+        _mode.inference = self._prev_inference
+        super().__exit__(*exc)
+
+    def __call__(self, fn):
+        mode = self.inference
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()``; thread-local."""
+    return _mode.inference
 
 
 # ----------------------------------------------------------------------------- errors
@@ -270,7 +309,7 @@ class Function:
         if self._versions:
             self._check_versions(saved)
         T = Function._tensor_cls
-        return tuple(s.array if type(s) is _SavedOutput else s.data if isinstance(s, T) else s
+        return tuple(s.array if type(s) is _SavedOutput else s.array if isinstance(s, T) else s
                      for s in saved)
 
     def _check_versions(self, saved):
@@ -295,7 +334,7 @@ class Function:
                         dev = a.device
                     elif a.device is not dev and a.device != dev:
                         raise OpError(_device_error(cls, args))
-                    arrays.append(a.data)
+                    arrays.append(a.array)
                 else:
                     arrays.append(a)
             args_loop = ()
@@ -308,7 +347,7 @@ class Function:
                     dev = d
                 elif d is not dev and d != dev:
                     raise OpError(_device_error(cls, args))
-                data = a.data
+                data = a.array
                 arrays.append(data)
                 if a._requires_grad:
                     record = True
@@ -419,7 +458,7 @@ class Function:
                     o = outs[i]
                     c = o._counter()
                     versions.append((len(saved), c, c.value))
-                    saved.append(_SavedOutput(i, o.data))
+                    saved.append(_SavedOutput(i, o.array))
                     break
             else:
                 saved.append(T._make(s, self._device) if s is not None and hasattr(s, "shape")
@@ -433,6 +472,40 @@ class Function:
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
 
+    @property
+    def next_functions(self):
+        """PyTorch's read-only view of where this node's gradients go: one ``(node, output index)``
+        pair per input, ``(AccumulateGrad, 0)`` for a leaf that requires grad and ``(None, 0)`` for
+        an input that needs no gradient. Trailing inputs that need none are left out (they are
+        mostly non-tensor arguments such as shapes, which PyTorch does not list)."""
+        edges = self._edges
+        n = len(edges)
+        while n and edges[n - 1] is None:
+            n -= 1
+        return tuple(e if type(e) is tuple else (None, 0) if e is None else (AccumulateGrad.of(e), 0)
+                     for e in edges[:n])
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf (PyTorch's node of that name): the place where
+    backward adds into ``variable.grad``. The engine itself adds into leaves directly; this object
+    only describes that, and one leaf has one such object while anyone holds it."""
+    __slots__ = ("variable", "__weakref__")
+    next_functions = ()
+    _live = weakref.WeakValueDictionary()    # id(leaf) -> its AccumulateGrad (which holds the leaf)
+
+    @classmethod
+    def of(cls, leaf):
+        node = cls._live.get(id(leaf))
+        if node is None:
+            node = object.__new__(cls)
+            node.variable = leaf
+            cls._live[id(leaf)] = node
+        return node
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
 
 def _share_storage(src, outs):
     """Outputs of a view op that really are views of ``src`` share its version counter and base."""
@@ -440,7 +513,7 @@ def _share_storage(src, outs):
     if not isinstance(src, T):
         return
     for o in outs:
-        if is_view_of(o.data, src.data):
+        if is_view_of(o.array, src.array):
             c = o._vc = src._counter()
             o._base = src._base if src._base is not None else src
             o._view_epoch = c.rebase
@@ -602,18 +675,18 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
         else:
             if needed is not None and id(edge) not in capture:
                 return
-            d = edge.data
+            d = edge.array
             shape, dtype = d.shape, d.dtype
         if raw:
             if type(g) is T or isinstance(g, T):
-                g = g.data
+                g = g.array
             elif isinstance(g, np.generic):     # NumPy makes 0-d results scalars
                 g = np.asarray(g)
             if g.shape != shape:
                 g = sum_to_array(g, shape)
             if g.dtype != dtype:
                 g = g.astype(dtype)
-        elif type(g) is not T or g.data.shape != shape or g.data.dtype != dtype:
+        elif type(g) is not T or g.array.shape != shape or g.array.dtype != dtype:
             g = _fit(g, (shape, dtype), dev)
         if type(edge) is tuple:
             slot = pending.get(src)
@@ -630,7 +703,7 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
 
     with set_grad_enabled(create_graph), _Quiet():
         for t, g in zip(roots, root_grads):
-            deliver(t._edge(), g.data if raw else g, t.device)
+            deliver(t._edge(), g.array if raw else g, t.device)
         while heap:
             node = pop(heap)[2]
             grads = pending.pop(node)
@@ -639,7 +712,7 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
                 for i, hooks in node._out_hooks.items():
                     if grads[i] is not None and hooks:
                         r = _call_hooks(hooks, wrap(grads[i], dev))
-                        grads[i] = r.data if raw else r
+                        grads[i] = r.array if raw else r
             i = 0
             for ref in node._outputs:
                 g = grads[i]
@@ -649,7 +722,7 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
                     # flowing on (or with the caller's)
                     if raw:
                         t.grad = T._make(g.copy(), dev) if t.grad is None else \
-                            T._make(_add(t.grad.data, g), dev)
+                            T._make(_add(t.grad.array, g), dev)
                     else:
                         t.grad = g.clone() if t.grad is None else t.grad + g
                 if capture is not None and (node, i) in capture:
@@ -692,7 +765,7 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
             leaf = e[0]
             if leaf._hooks:
                 r = _call_hooks(leaf._hooks, wrap(e[1], leaf.device))
-                e[1] = r.data if raw else r
+                e[1] = r.array if raw else r
             if watch.leaf is not None:
                 watch.leaf(leaf, wrap(e[1], leaf.device))
             if capture is not None:
@@ -708,12 +781,12 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
                 g = e[1]
                 own = g.base is None and _refs(g) <= 3 and _writeable(g)
                 leaf.grad = T._make(g if own else g.copy(), leaf.device)
-            elif type(old) is T and not old._requires_grad and old.data.shape == e[1].shape \
-                    and _writeable(old.data) and old.data.base is None:
-                old.data += e[1]        # accumulate in place, as PyTorch
+            elif type(old) is T and not old._requires_grad and old.array.shape == e[1].shape \
+                    and _writeable(old.array) and old.array.base is None:
+                old.array += e[1]        # accumulate in place, as PyTorch
                 old._mark_changed()
             else:
-                leaf.grad = T._make(_add(old.data, e[1]), leaf.device)
+                leaf.grad = T._make(_add(old.array, e[1]), leaf.device)
             if leaf._post_hooks:
                 for hook in tuple(leaf._post_hooks.values()):
                     hook(leaf)
@@ -726,7 +799,7 @@ def _mark_once(node, in_grads):
     out = []
     for g in gs:
         if g is not None:
-            data = g.data if isinstance(g, T) else g
+            data = g.array if isinstance(g, T) else g
             once = _OnceDifferentiable(op_name(type(node)), node._generation, node._device)
             once._out_meta = ((data.shape, data.dtype),)
             g = T._make(data, node._device, True, once, 0)

@@ -5,8 +5,8 @@ import numbers
 
 import numpy as np
 
-from . import backend
-from .tensor import DEFAULT_FLOAT, Tensor, as_dtype
+from . import backend, dtypes
+from .tensor import Tensor, as_dtype
 
 
 def _size(size):
@@ -15,33 +15,33 @@ def _size(size):
 
 def _make(fn, dtype, device, requires_grad):
     dev = backend.device(device)
-    return Tensor(fn(dev.xp, as_dtype(dtype)), requires_grad=requires_grad, device=dev)
+    return Tensor._from_data(fn(dev.xp, as_dtype(dtype)), requires_grad=requires_grad, device=dev)
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (a number, nested list, array or Tensor)."""
     if isinstance(data, Tensor):
-        data = data.data
-    t = Tensor(data, dtype=dtype, device=device, requires_grad=False)
-    if backend.is_array(data) and t.data is data:
-        t.data = t.data.copy()
+        data = data.array
+    t = Tensor._from_data(data, dtype=dtype, device=device, requires_grad=False)
+    if backend.is_array(data) and t.array is data:
+        t.array = t.array.copy()
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
     s = _size(size)
-    return _make(lambda xp, dt: xp.zeros(s, dt), dtype or DEFAULT_FLOAT, device, requires_grad)
+    return _make(lambda xp, dt: xp.zeros(s, dt), dtype or dtypes.DEFAULT_FLOAT, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
     s = _size(size)
-    return _make(lambda xp, dt: xp.ones(s, dt), dtype or DEFAULT_FLOAT, device, requires_grad)
+    return _make(lambda xp, dt: xp.ones(s, dt), dtype or dtypes.DEFAULT_FLOAT, device, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, bool) else
-                 np.int64 if isinstance(fill_value, numbers.Integral) else DEFAULT_FLOAT)
+                 np.int64 if isinstance(fill_value, numbers.Integral) else dtypes.DEFAULT_FLOAT)
     s = _size((size,)) if not isinstance(size, int) else (size,)
     return _make(lambda xp, dt: xp.full(s, fill_value, dt), dtype, device, requires_grad)
 
@@ -69,17 +69,17 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-        dtype = np.int64 if ints else DEFAULT_FLOAT
+        dtype = np.int64 if ints else dtypes.DEFAULT_FLOAT
     return _make(lambda xp, dt: xp.arange(start, end, step).astype(dt), dtype, device, requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    return _make(lambda xp, dt: xp.linspace(start, end, steps).astype(dt), dtype or DEFAULT_FLOAT,
+    return _make(lambda xp, dt: xp.linspace(start, end, steps).astype(dt), dtype or dtypes.DEFAULT_FLOAT,
                  device, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    return _make(lambda xp, dt: xp.eye(n, m, dtype=dt), dtype or DEFAULT_FLOAT, device, requires_grad)
+    return _make(lambda xp, dt: xp.eye(n, m, dtype=dt), dtype or dtypes.DEFAULT_FLOAT, device, requires_grad)
 
 
 # ----------------------------------------------------------------------------- sharing and uninitialised
@@ -92,7 +92,7 @@ def from_numpy(ndarray):
         raise TypeError(f"from_numpy: can't convert np.ndarray of type {ndarray.dtype}. The only "
                         f"supported types are: float64, float32, float16, int64, int32, int16, int8, "
                         f"uint8, and bool.")
-    return Tensor(ndarray, device="cpu")
+    return Tensor._from_data(ndarray, device="cpu")
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -103,13 +103,13 @@ def as_tensor(data, dtype=None, device=None):
         if device is not None and backend.device(device) != t.device:
             t = t.to(device)
         return t if dtype is None or as_dtype(dtype) == t.dtype else t.to(dtype)
-    return Tensor(data, dtype=dtype, device=device)
+    return Tensor._from_data(data, dtype=dtype, device=device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of ``size`` whose values are whatever was in memory: write before you read."""
     s = _size(size)
-    return _make(lambda xp, dt: xp.empty(s, dt), dtype or DEFAULT_FLOAT, device, requires_grad)
+    return _make(lambda xp, dt: xp.empty(s, dt), dtype or dtypes.DEFAULT_FLOAT, device, requires_grad)
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False):

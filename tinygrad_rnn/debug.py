@@ -38,7 +38,7 @@ def user_site() -> str:
 def _shapes(items):
     parts = []
     for a in items:
-        data = getattr(a, "data", None)
+        data = getattr(a, "array", None)
         if data is not None and hasattr(data, "shape"):
             parts.append(f"{tuple(data.shape)} {data.dtype}")
     return ", ".join(parts) or "none"
@@ -47,7 +47,7 @@ def _shapes(items):
 def _array(g):
     """A gradient as an array: backward passes raw arrays, or Tensors under create_graph."""
     if isinstance(g, autograd.Function._tensor_cls):
-        return g.data
+        return g.array
     return np.asarray(g) if isinstance(g, np.generic) else g
 
 
@@ -129,7 +129,7 @@ class detect_anomaly(_Hooked):
         if not self.check_nan:
             return
         for i, o in enumerate(outs):
-            what = _non_finite(o.data)
+            what = _non_finite(o.array)
             if what is not None:
                 raise AnomalyError(
                     f"detect_anomaly: {op_name(cls)} produced non-finite values in its forward output "

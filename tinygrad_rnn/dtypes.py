@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-DEFAULT_FLOAT = np.dtype(np.float32)
+DEFAULT_FLOAT = np.dtype(np.float32)     # changed by set_default_dtype: read it as dtypes.DEFAULT_FLOAT
 DEFAULT_INT = np.dtype(np.int64)
 BOOL = np.dtype(np.bool_)
 
@@ -42,6 +42,27 @@ def promote_types(a, b):
     if ca != cb:
         return a if ca > cb else b
     return np.promote_types(a, b)
+
+
+def get_default_dtype():
+    """The dtype of tensors made from Python floats and of float factories (``zeros``, ``randn``,
+    ``Tensor(...)``, layers' parameters): float32 unless ``set_default_dtype`` changed it."""
+    return DEFAULT_FLOAT
+
+
+def set_default_dtype(d):
+    """Make ``d`` (float16, float32 or float64) the default float dtype, as ``torch.set_default_dtype``:
+    Python floats, float factories, integer-to-float promotion (``int_tensor / 2``) and new layers'
+    parameters follow it; tensors that exist keep their dtype. Process-wide, not per thread."""
+    global DEFAULT_FLOAT
+    try:
+        dt = np.dtype(d)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the default "
+                        f"type, got {d!r}")
+    DEFAULT_FLOAT = dt
 
 
 def _scalar_dtype(x):

@@ -12,8 +12,8 @@ import numbers
 
 import numpy as np
 
-from . import backend
-from .tensor import DEFAULT_FLOAT, Tensor, as_dtype
+from . import backend, dtypes
+from .tensor import Tensor, as_dtype
 
 
 def _check_seed(seed):
@@ -24,11 +24,23 @@ def _check_seed(seed):
     return int(seed) % 2 ** 64
 
 
-class Generator:
-    """A source of random numbers with its own state (PyTorch's ``torch.Generator``)."""
+DEFAULT_SEED = 67280421310721       # what a fresh torch.Generator() starts from
 
-    def __init__(self, seed=None):
-        self.manual_seed(np.random.SeedSequence().entropy % 2 ** 64 if seed is None else seed)
+
+class Generator:
+    """A source of random numbers with its own state (PyTorch's ``torch.Generator(device="cpu")``).
+
+    ``Generator()`` starts from PyTorch's fixed default seed, so an unseeded generator repeats run
+    to run as in PyTorch (the numbers themselves differ: PyTorch uses another algorithm). ``device``
+    is recorded as ``.device``: numbers are drawn on the host for every device, so a CUDA generator
+    gives the same numbers as a CPU one. Beyond PyTorch, ``Generator(seed)`` with an int seeds it.
+    """
+
+    def __init__(self, device="cpu", *, seed=None):
+        if isinstance(device, numbers.Integral) and not isinstance(device, bool):
+            device, seed = "cpu", device         # Generator(5): this library's seeded spelling
+        self.device = backend.Device(*_device_parts(device))
+        self.manual_seed(DEFAULT_SEED if seed is None else seed)
 
     def manual_seed(self, seed):
         self._seed = _check_seed(seed)
@@ -53,7 +65,17 @@ class Generator:
         return self._rng
 
 
-default_generator = Generator(0)
+def _device_parts(spec):
+    """("cuda", 1) from "cuda:1" or a Device, without loading the device's array module."""
+    if isinstance(spec, backend.Device):
+        return spec.type, spec.index
+    name, _, idx = str(spec).partition(":")
+    if not backend.is_device_type(name) or (idx and not idx.isdigit()):
+        raise RuntimeError(f"Generator: expected a device like 'cpu' or 'cuda:0', got {spec!r}")
+    return name, int(idx) if idx else 0
+
+
+default_generator = Generator(seed=0)
 
 
 def manual_seed(seed) -> Generator:
@@ -77,7 +99,7 @@ def _draw(fn, shape, dtype, device, requires_grad, generator):
     rng = (generator or default_generator).numpy
     arr = fn(rng, shape)
     dev = backend.device(device)
-    return Tensor(backend.to_device(arr, dev), requires_grad=requires_grad, dtype=dtype, device=dev)
+    return Tensor._from_data(backend.to_device(arr, dev), requires_grad=requires_grad, dtype=dtype, device=dev)
 
 
 def _size(size):
@@ -86,14 +108,14 @@ def _size(size):
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform on [0, 1)."""
-    dt = as_dtype(dtype or DEFAULT_FLOAT, "rand")
+    dt = as_dtype(dtype or dtypes.DEFAULT_FLOAT, "rand")
     return _draw(lambda r, s: r.random(s, dtype=np.float64).astype(dt), _size(size), dt, device,
                  requires_grad, generator)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal."""
-    dt = as_dtype(dtype or DEFAULT_FLOAT, "randn")
+    dt = as_dtype(dtype or dtypes.DEFAULT_FLOAT, "randn")
     return _draw(lambda r, s: r.standard_normal(s).astype(dt), _size(size), dt, device,
                  requires_grad, generator)
 
@@ -139,7 +161,7 @@ def randint_like(t, low, high=None, dtype=None, device=None, generator=None):
 # Drawn on the host from the generator (so a seed repeats on every device), then moved.
 
 def _host(t):
-    return backend.to_numpy(t.data) if isinstance(t, Tensor) else np.asarray(t)
+    return backend.to_numpy(t.array) if isinstance(t, Tensor) else np.asarray(t)
 
 
 def multinomial(input, num_samples, replacement=False, generator=None):
@@ -188,7 +210,7 @@ def multinomial(input, num_samples, replacement=False, generator=None):
             keys = rng.exponential(size=(rows, n)) / w       # zero weight -> inf: never in the k first
         idx = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
     idx = idx.astype(np.int64).reshape(input.shape[:-1] + (num_samples,))
-    return Tensor(backend.to_device(idx, input.device), device=input.device)
+    return Tensor._from_data(backend.to_device(idx, input.device), device=input.device)
 
 
 def bernoulli(input, p=None, generator=None):
@@ -200,7 +222,7 @@ def bernoulli(input, p=None, generator=None):
                          f"probabilities in [{probs.min()}, {probs.max()}]")
     u = (generator or default_generator).numpy.random(probs.shape)
     out = (u < probs).astype(input.dtype)
-    return Tensor(backend.to_device(out, input.device), device=input.device)
+    return Tensor._from_data(backend.to_device(out, input.device), device=input.device)
 
 
 def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None,
@@ -216,16 +238,16 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None
         if size is None:
             raise TypeError("normal: with a number for both mean and std, give size=")
         shape = _size((size,)) if not isinstance(size, int) else (size,)
-        dt = dtype or DEFAULT_FLOAT
+        dt = dtype or dtypes.DEFAULT_FLOAT
         dev = device
     else:
         shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))
         if size is not None and tuple(_size((size,))) != tuple(shape):
             raise ValueError(f"normal: size {size} does not match the shape {shape} of mean/std")
         floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
-        dt = dtype or (floats[0] if floats else DEFAULT_FLOAT)
+        dt = dtype or (floats[0] if floats else dtypes.DEFAULT_FLOAT)
         dev = device or ref.device
     z = (generator or default_generator).numpy.standard_normal(shape)
     out = (m + s * z).astype(as_dtype(dt, "normal"))
     dev = backend.device(dev)
-    return Tensor(backend.to_device(out, dev), device=dev, requires_grad=requires_grad)
+    return Tensor._from_data(backend.to_device(out, dev), device=dev, requires_grad=requires_grad)

@@ -54,7 +54,7 @@ class _Encoder:
         key = id(obj)
         if key in self._seen:
             return self._seen[key][1]
-        arr = backend.to_numpy(obj.data if isinstance(obj, Tensor) else obj)
+        arr = backend.to_numpy(obj.array if isinstance(obj, Tensor) else obj)
         if arr.dtype.hasobject or arr.dtype.kind not in "biufcUS":
             raise CheckpointError(f"save: the array at {where} has dtype {arr.dtype}, which cannot be "
                                   "stored without pickle; use a numeric dtype")
@@ -128,7 +128,8 @@ class _Decoder:
             arr = self._entry(node)
             if t == "tensor":
                 device = self.place(node.get("dev", "cpu"))     # files from before "dev" was kept: cpu
-                out = Tensor(backend.to_device(arr, device), requires_grad=node.get("rg", False), device=device)
+                out = Tensor._from_data(backend.to_device(arr, device), requires_grad=node.get("rg", False),
+                                        device=device)
             else:
                 out = arr
             self._made[node["k"]] = out

@@ -1,7 +1,9 @@
 """Tensor: an array (NumPy or CuPy) plus what autograd needs to know about it.
 
-A Tensor holds ``data`` (the backend array), ``grad`` (a Tensor or None), ``requires_grad``, and
-``grad_fn``, the graph node (a ``Function`` call) that produced it; leaves have ``grad_fn=None``.
+A Tensor holds ``array`` (the backend array: NumPy or CuPy), ``grad`` (a Tensor or None),
+``requires_grad``, and ``grad_fn``, the graph node (a ``Function`` call) that produced it; leaves
+have ``grad_fn=None``. ``data`` is PyTorch's ``.data``: the same values as a Tensor without history.
+The library itself computes on ``.array``.
 Every operator here is one line that calls a ``Function`` from ``tinygrad_rnn.ops``: read the op
 there to see its forward and its gradient side by side.
 """
@@ -14,7 +16,6 @@ import numpy as np
 
 from . import backend, dtypes
 from .autograd import Function, OpError, Version, is_grad_enabled, no_grad, run_backward
-from .dtypes import DEFAULT_FLOAT
 
 
 def as_dtype(dtype, op="Tensor"):
@@ -31,7 +32,7 @@ def as_dtype(dtype, op="Tensor"):
 def _to_array(data, dtype, dev):
     """Python data / arrays -> an array on ``dev``. Python floats become float32, as in PyTorch."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if backend.is_array(data):
         arr = backend.to_device(data, dev)
     else:
@@ -44,7 +45,7 @@ def _to_array(data, dtype, dev):
             raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data of "
                             f"dtype {arr.dtype}; expected numbers, nested lists of numbers or arrays")
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
-            arr = arr.astype(DEFAULT_FLOAT)
+            arr = arr.astype(dtypes.DEFAULT_FLOAT)
         arr = backend.to_device(arr, dev)
     if dtype is not None:
         dt = as_dtype(dtype)
@@ -70,6 +71,11 @@ def _check_ragged(data, dim=0):
         _check_ragged(d, dim + 1)
 
 
+def _is_size(x):
+    """An int (not a bool) given to ``Tensor(...)`` is a size, as in ``Tensor(2, 3)``."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+
+
 def _scalar(x):
     """NumPy scalars become Python scalars, so they do not upcast float32 tensors."""
     return x.item() if isinstance(x, np.generic) else x
@@ -86,34 +92,84 @@ class _HookHandle:
 class Tensor:
     """An n-dimensional array that can record the operations applied to it and differentiate them.
 
-    ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` may be a Python
-    number, a nested list, a NumPy or CuPy array (shared, not copied, when dtype and device already
-    match), or a Tensor. ``tinygrad_rnn.tensor(...)`` always copies.
+    ``Tensor(data)`` is PyTorch's legacy constructor ``torch.Tensor``: ``data`` (a nested list or a
+    NumPy/CuPy array) becomes the default float dtype (``get_default_dtype()``, float32), sharing
+    an array that already has it; a Tensor gives an alias sharing its memory (with its dtype,
+    differentiable when it requires grad); ``Tensor(2, 3)`` is an uninitialised (here: zero)
+    2x3 float tensor, ``Tensor()`` an empty one. ``tinygrad_rnn.tensor(data)`` (dtype inferred,
+    always a copy) and ``as_tensor`` are the modern factories. Beyond PyTorch, ``Tensor`` also takes
+    ``requires_grad=``, ``dtype=`` (instead of the default float) and ``device=``.
     """
 
-    __slots__ = ("data", "grad", "grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
+    __slots__ = ("array", "grad", "grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
                  "_retains_grad", "_vc", "_base", "_view_epoch", "_post_hooks", "__weakref__")
     __array_ufunc__ = None      # NumPy operators defer to ours: ndarray + Tensor -> Tensor.__radd__
 
-    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+    def __init__(self, *args, requires_grad=False, dtype=None, device=None):
+        if len(args) == 1 and not _is_size(args[0]):
+            data = args[0]
+            if isinstance(data, Tensor):
+                if dtype is None and (device is None or backend.device(device) == data.device):
+                    self._alias(data, requires_grad)
+                    return
+            elif isinstance(data, (numbers.Number, np.generic, str)):
+                raise TypeError(f"Tensor(): data must be a sequence (got {type(data).__name__}); "
+                                f"use tinygrad_rnn.tensor({data!r}) for a 0-d tensor")
+            elif dtype is None:
+                dtype = dtypes.DEFAULT_FLOAT
+            self._setup(data, requires_grad, dtype, device)
+            return
+        if not all(_is_size(a) for a in args):
+            raise TypeError(f"Tensor(): expected data (a sequence or an array) or sizes as ints, got "
+                            f"({', '.join(type(a).__name__ for a in args)})")
+        if any(a < 0 for a in args):
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(args)}: "
+                               f"{[int(a) for a in args]}")
+        dev = backend.device(device) if device is not None else backend.get_default_device()
+        shape = tuple(int(a) for a in args) if args else (0,)
+        self._setup(dev.xp.zeros(shape, as_dtype(dtype or dtypes.DEFAULT_FLOAT)), requires_grad, None, dev)
+
+    @classmethod
+    def _from_data(cls, data, requires_grad=False, dtype=None, device=None):
+        """The constructor the library uses: ``data`` (a Python number, nested list, array or
+        Tensor) keeps its dtype as in ``tinygrad_rnn.tensor`` unless ``dtype`` is given; an array
+        (or a Tensor's array) already of that dtype and device is shared, not copied."""
+        t = object.__new__(cls)
+        t._setup(data, requires_grad, dtype, device)
+        return t
+
+    def _setup(self, data, requires_grad, dtype, device):
         dev = backend.device(device) if device is not None else (
             data.device if isinstance(data, Tensor) else
             backend.device_of(data) if backend.is_array(data) and not isinstance(data, np.ndarray)
             else backend.get_default_device())
-        self.data = _to_array(data, dtype, dev)
+        self.array = _to_array(data, dtype, dev)
         self.device = dev
         self.grad = self.grad_fn = self._hooks = self._vc = self._base = self._post_hooks = None
-        if isinstance(data, Tensor) and self.data is data.data:
+        if isinstance(data, Tensor) and self.array is data.array:
             self._vc = data._counter()      # the same memory: the same version counter
         self._out_index, self._retains_grad, self._requires_grad = 0, False, False
         if requires_grad:
+            self.requires_grad = True
+
+    def _alias(self, src, requires_grad):
+        """``Tensor(src)``: become a view of all of ``src`` (PyTorch's alias), recorded in the graph
+        when ``src`` requires grad, so gradients flow back through it."""
+        out = ops.Reshape.apply(src, src.shape)     # a view op: shares memory, version and base
+        for name in _FIELDS:
+            setattr(self, name, getattr(out, name))
+        if out.grad_fn is not None:           # the node's output is now this object, not ``out``
+            outs = list(out.grad_fn._outputs)
+            outs[out._out_index] = weakref.ref(self)
+            out.grad_fn._outputs = tuple(outs)
+        elif requires_grad:
             self.requires_grad = True
 
     @classmethod
     def _make(cls, data, device, requires_grad=False, grad_fn=None, index=0):
         """Wrap an array already on ``device`` without any checks (the fast path ops use)."""
         t = object.__new__(cls)
-        t.data, t.device, t._requires_grad, t.grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
+        t.array, t.device, t._requires_grad, t.grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
         t.grad = t._hooks = t._vc = t._base = t._post_hooks = None
         t._retains_grad = False
         return t
@@ -128,9 +184,9 @@ class Tensor:
         if self.grad_fn is not None and not flag:
             raise RuntimeError("requires_grad: you can only change requires_grad of leaf tensors; "
                                "use .detach() to get a tensor without history")
-        if flag and self.data.dtype.kind != "f":
+        if flag and self.array.dtype.kind != "f":
             raise TypeError(f"requires_grad: only floating point tensors can require gradients, "
-                            f"got dtype {self.data.dtype}; convert with .float() first")
+                            f"got dtype {self.array.dtype}; convert with .float() first")
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad=True):
@@ -141,13 +197,34 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
+    @property
+    def data(self):
+        """This tensor's values as a Tensor without history, sharing memory (PyTorch's ``.data``).
+
+        Unlike ``detach()`` it has its own version counter: changes made through it
+        (``p.data.add_(g, alpha=-lr)``) are invisible to autograd's in-place checks, so a graph that
+        saved this tensor silently uses the new values, as in PyTorch. Prefer ``detach()`` or
+        ``with no_grad():`` in new code. The raw NumPy/CuPy array is ``.array``."""
+        return Tensor._make(self.array, self.device)
+
+    @data.setter
+    def data(self, value):
+        """``t.data = other``: ``t`` now holds ``other``'s memory (shape, dtype and device may
+        change); ``t`` keeps its identity, ``requires_grad``, ``grad`` and version counter."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        if self._requires_grad and value.array.dtype.kind != "f":
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point "
+                               "or complex dtype")
+        self.array, self.device = value.array, value.device
+
     def _edge(self):
         return (self.grad_fn, self._out_index) if self.grad_fn is not None else self
 
     def detach(self):
         """The same data with no history: gradients stop here (the tool truncated BPTT needs).
         It shares memory and the version counter with ``self``, as in PyTorch."""
-        t = Tensor._make(self.data, self.device)
+        t = Tensor._make(self.array, self.device)
         t._vc = self._counter()
         return t
 
@@ -165,7 +242,7 @@ class Tensor:
         return c
 
     def _mark_changed(self):
-        """Count a change made through ``.data`` by library code (optimizer steps, init,
+        """Count a change made through ``.array`` by library code (optimizer steps, init,
         load_state_dict), so graphs that saved this tensor refuse the new values."""
         self._counter().value += 1
 
@@ -219,11 +296,12 @@ class Tensor:
 
     def _default_grad(self, gradient):
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs; "
                                    f"this output has shape {self.shape}: pass gradient=")
-            return Tensor._make(self.device.xp.ones(self.data.shape, self.data.dtype), self.device)
-        g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=self.dtype, device=self.device)
+            return Tensor._make(self.device.xp.ones(self.array.shape, self.array.dtype), self.device)
+        g = gradient if isinstance(gradient, Tensor) else \
+            Tensor._from_data(gradient, dtype=self.dtype, device=self.device)
         if g.shape != self.shape:
             raise RuntimeError(f"backward: gradient has shape {g.shape} but the output has shape {self.shape}")
         if g.device != self.device:
@@ -245,29 +323,29 @@ class Tensor:
     # ------------------------------------------------------------------ array-like facts
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
@@ -275,10 +353,10 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared on the CPU, copied from a GPU)."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self.array)
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to Python scalars, "
                              f"got shape {self.shape}")
         return self.numpy().reshape(()).item()
@@ -287,7 +365,7 @@ class Tensor:
         return self.numpy().tolist()
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous (shape {self.shape})")
         return bool(self.item())
 
@@ -304,12 +382,19 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its Python number, as in PyTorch; other
+        tensors (and Parameters) only take the empty spec, which gives ``str(t)``."""
+        if self.array.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
         extra = []
         if self.device.type != "cpu":
             extra.append(f"device='{self.device}'")
-        if self.dtype not in (DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(bool)) or self.data.size == 0:
+        if self.dtype not in (dtypes.DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(bool)) or self.array.size == 0:
             extra.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             extra.append(f"grad_fn={self.grad_fn!r}")
@@ -344,8 +429,18 @@ class Tensor:
     def cuda(self, index=None):
         return self.to("cuda" if index is None else f"cuda:{index}")
 
-    def type(self, dtype):
-        return self.to(dtype)
+    def type(self, dtype=None):
+        """``t.type(tinygrad_rnn.float64)``, ``t.type(LongTensor)`` or ``t.type("torch.LongTensor")``
+        cast; ``t.type()`` names the type as PyTorch does (``"torch.FloatTensor"``)."""
+        from . import legacy
+        if dtype is None:
+            return legacy.type_name(self)
+        legacy_dtype = legacy.legacy_dtype(dtype)
+        return self.to(dtype if legacy_dtype is None else legacy_dtype)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
 
     def float(self):
         return self.to(np.float32)
@@ -369,7 +464,7 @@ class Tensor:
         return ops.Clone.apply(self)
 
     def contiguous(self):
-        return self if self.data.flags.c_contiguous else ops.Clone.apply(self)
+        return self if self.array.flags.c_contiguous else ops.Clone.apply(self)
 
     # ------------------------------------------------------------------ in-place
     # Outside the graph an in-place op writes into this tensor's memory and bumps its version. In
@@ -385,7 +480,7 @@ class Tensor:
                               f"{other.device}")
             return other
         if isinstance(other, np.ndarray) or backend.is_array(other):   # arrays: copied to our device
-            return Tensor(other, device=self.device)
+            return Tensor._from_data(other, device=self.device)
         return _scalar(other)
 
     def _check_inplace(self, op, record):
@@ -405,10 +500,10 @@ class Tensor:
 
     def _write(self, op, array):
         """Copy ``array`` into this tensor's memory (PyTorch's casting rule) and bump its version."""
-        if array.dtype != self.data.dtype and not dtypes.can_cast(array.dtype, self.data.dtype):
+        if array.dtype != self.array.dtype and not dtypes.can_cast(array.dtype, self.array.dtype):
             raise RuntimeError(f"{op}: result type {dtypes.torch_name(array.dtype)} can't be cast to "
-                               f"the desired output type {dtypes.torch_name(self.data.dtype)}")
-        self.data[...] = array
+                               f"the desired output type {dtypes.torch_name(self.array.dtype)}")
+        self.array[...] = array
         self._counter().value += 1
 
     def _take_history(self, out):
@@ -443,18 +538,18 @@ class Tensor:
         if not record:
             with no_grad():
                 out = fn(self, *others)
-            self._write(op, out.data)
+            self._write(op, out.array)
             return self
-        old = Tensor._make(self.data.copy() if saves_self else self.data, self.device,
+        old = Tensor._make(self.array.copy() if saves_self else self.array, self.device,
                            self._requires_grad, self.grad_fn, self._out_index)
         if not saves_self:
             old._vc = self._counter()
         out = fn(old, *others)
         if out.dtype != self.dtype:
             if not dtypes.can_cast(out.dtype, self.dtype):
-                self._write(op, out.data)            # raises PyTorch's casting error
+                self._write(op, out.array)            # raises PyTorch's casting error
             out = out.to(self.dtype)
-        self.data[...] = out.data
+        self.array[...] = out.array
         self._take_history(out)
         return self
 
@@ -502,10 +597,10 @@ class Tensor:
         if isinstance(value, Tensor) and value.dtype != self.dtype:
             value = value.to(self.dtype)             # index assignment casts, as in PyTorch
         if not record:
-            self.data[idx] = value.data if isinstance(value, Tensor) else value
+            self.array[idx] = value.array if isinstance(value, Tensor) else value
             self._counter().value += 1
             return
-        old = Tensor._make(self.data, self.device, self._requires_grad, self.grad_fn, self._out_index)
+        old = Tensor._make(self.array, self.device, self._requires_grad, self.grad_fn, self._out_index)
         self._take_history(ops.IndexPut.apply(old, value, idx))
 
     # ------------------------------------------------------------------ arithmetic
@@ -513,24 +608,24 @@ class Tensor:
         """A binary op with PyTorch's type promotion (``dtypes.result_type``)."""
         a = self
         if type(other) is Tensor or isinstance(other, Tensor):
-            if other.data.dtype != a.data.dtype:
+            if other.array.dtype != a.array.dtype:
                 a, other = _promote(a, other)
         else:
             if isinstance(other, np.generic):
                 other = other.item()
             if isinstance(other, (int, float)):      # Python numbers (bool is an int)
-                dt = a.data.dtype
+                dt = a.array.dtype
                 if type(other) is float:
                     if dt.kind != "f":
-                        a = a.to(DEFAULT_FLOAT)
+                        a = a.to(dtypes.DEFAULT_FLOAT)
                 elif dt.kind == "b":
                     if type(other) is not bool:
                         a = a.to(dtypes.DEFAULT_INT)
                 elif dt.kind != "f":
                     other = dtypes.fit_scalar(other, dt)
             elif isinstance(other, np.ndarray) or backend.is_array(other):
-                return self._bin(fn, Tensor(other, device="cpu" if isinstance(other, np.ndarray)
-                                            else None), reflected)
+                return self._bin(fn, Tensor._from_data(other, device="cpu" if isinstance(other, np.ndarray)
+                                                       else None), reflected)
             elif isinstance(other, numbers.Real):
                 other = float(other)
             else:
@@ -539,13 +634,13 @@ class Tensor:
 
     def _div(self, other, reflected=False):
         """True division: integer operands give the default float dtype (PyTorch)."""
-        if self.data.dtype.kind != "f":
-            if not (isinstance(other, float) or isinstance(other, Tensor) and other.data.dtype.kind == "f"):
-                return self.to(DEFAULT_FLOAT)._bin(ops.Div, other, reflected)
+        if self.array.dtype.kind != "f":
+            if not (isinstance(other, float) or isinstance(other, Tensor) and other.array.dtype.kind == "f"):
+                return self.to(dtypes.DEFAULT_FLOAT)._bin(ops.Div, other, reflected)
         return self._bin(ops.Div, other, reflected)
 
     def _bitwise(self, fn, name, other=None):
-        kinds = [self.data.dtype.kind] + ([other.data.dtype.kind] if isinstance(other, Tensor) else
+        kinds = [self.array.dtype.kind] + ([other.array.dtype.kind] if isinstance(other, Tensor) else
                                           ["f"] if isinstance(other, float) else [])
         if "f" in kinds:
             raise TypeError(f"{name}: bitwise operations are only implemented for integer and bool "
@@ -565,7 +660,7 @@ class Tensor:
     def __matmul__(self, o): return ops.matmul(self, o)
     def __rmatmul__(self, o): return ops.matmul(o, self)
     def __neg__(self):
-        if self.data.dtype.kind == "b":
+        if self.array.dtype.kind == "b":
             raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
                             "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
         return ops.Neg.apply(self)
@@ -617,13 +712,13 @@ class Tensor:
     # ------------------------------------------------------------------ elementwise functions
     def _f(self):
         """Floating ops on integer/bool tensors compute in the default float dtype (PyTorch)."""
-        return self if self.data.dtype.kind == "f" else self.to(DEFAULT_FLOAT)
+        return self if self.array.dtype.kind == "f" else self.to(dtypes.DEFAULT_FLOAT)
 
     def exp(self): return ops.Exp.apply(self._f())
     def log(self): return ops.Log.apply(self._f())
     def sqrt(self): return ops.Sqrt.apply(self._f())
     def abs(self):
-        if self.data.dtype.kind == "b":
+        if self.array.dtype.kind == "b":
             raise NotImplementedError("abs is not implemented for bool tensors")
         return ops.Abs.apply(self)
     def sign(self): return ops.Sign.apply(self)
@@ -632,7 +727,7 @@ class Tensor:
     def tanh(self): return ops.Tanh.apply(self._f())
     def sigmoid(self): return ops.Sigmoid.apply(self._f())
     def relu(self):
-        if self.data.dtype.kind == "b":
+        if self.array.dtype.kind == "b":
             raise TypeError("Boolean inputs not supported for relu")
         return ops.Relu.apply(self)
     def leaky_relu(self, negative_slope=0.01): return ops.LeakyRelu.apply(self, negative_slope)
@@ -785,9 +880,9 @@ class Tensor:
     def hypot(self, other): return self._bin(ops.Hypot, other)
     def atan2(self, other):
         """atan2(self, other): integer operands compute in the default float dtype (PyTorch)."""
-        floating = self.data.dtype.kind == "f" or isinstance(other, float) or (
-            isinstance(other, Tensor) and other.data.dtype.kind == "f")
-        return (self if floating else self.to(DEFAULT_FLOAT))._bin(ops.Atan2, other)
+        floating = self.array.dtype.kind == "f" or isinstance(other, float) or (
+            isinstance(other, Tensor) and other.array.dtype.kind == "f")
+        return (self if floating else self.to(dtypes.DEFAULT_FLOAT))._bin(ops.Atan2, other)
     arctan2 = atan2
     def lerp(self, end, weight): return ops.lerp(self, end, weight)
     def isnan(self): return ops.isnan(self)
@@ -816,6 +911,44 @@ class Tensor:
     moveaxis = movedim
     def swapaxes(self, axis0, axis1): return ops.swapaxes(self, axis0, axis1)
     swapdims = swapaxes
+
+    # in-place shape changes: this tensor becomes a differently shaped view of its own memory
+    def unsqueeze_(self, dim): return self._reshape_inplace("unsqueeze_", lambda s: s.unsqueeze(dim))
+    def squeeze_(self, dim=None): return self._reshape_inplace("squeeze_", lambda s: s.squeeze(dim))
+    def t_(self):
+        if self.ndim > 2:
+            raise OpError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self._reshape_inplace("t_", lambda s: s.t())
+    def transpose_(self, dim0, dim1):
+        return self._reshape_inplace("transpose_", lambda s: s.transpose(dim0, dim1))
+    def swapaxes_(self, axis0, axis1):
+        return self._reshape_inplace("swapaxes_", lambda s: s.transpose(axis0, axis1))
+    swapdims_ = swapaxes_
+
+    def _reshape_inplace(self, op, view):
+        """Make this tensor ``view(self)``: same memory and values, new shape or strides. As in
+        PyTorch it counts as an in-place op: it bumps the version (a graph that saved this tensor
+        refuses it afterwards), a leaf that requires grad must do it under ``no_grad``, and in the
+        graph this tensor takes over the view's history."""
+        self._check_inplace(op, False)
+        if is_grad_enabled() and self._requires_grad:
+            out = view(self)
+            prev = self.grad_fn
+            if prev is not None:        # the old node no longer produces this tensor
+                prev_outs = list(prev._outputs)
+                prev_outs[self._out_index] = _dead_ref
+                prev._outputs = tuple(prev_outs)
+            node, i = out.grad_fn, out._out_index
+            outs = list(node._outputs)
+            outs[i] = weakref.ref(self)
+            node._outputs = tuple(outs)
+            self.grad_fn, self._out_index = node, i
+        else:
+            with no_grad():
+                out = view(self)
+        self.array = out.array
+        self._counter().value += 1
+        return self
     def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
     def unbind(self, dim=0): return ops.unbind(self, dim)
     def narrow(self, dim, start, length): return ops.narrow(self, dim, start, length)
@@ -830,17 +963,39 @@ class Tensor:
         from . import creation
         return getattr(creation, factory)(*args, dtype=dtype or self.dtype, device=device or self.device,
                                           requires_grad=requires_grad)
+    def new(self, *args, device=None):
+        """The legacy ``Tensor(...)`` constructor with this tensor's dtype and device:
+        ``w.new(2, 3)`` (zeros here, uninitialised in PyTorch), ``w.new([1, 2])``."""
+        return Tensor(*args, dtype=self.dtype, device=device or self.device)
     def new_zeros(self, *size, **kwargs): return self._new("zeros", *size, **kwargs)
     def new_ones(self, *size, **kwargs): return self._new("ones", *size, **kwargs)
     def new_empty(self, *size, **kwargs): return self._new("empty", *size, **kwargs)
     def new_full(self, size, fill_value, **kwargs): return self._new("full", size, fill_value, **kwargs)
     def new_tensor(self, data, **kwargs): return self._new("tensor", data, **kwargs)
-    def is_floating_point(self): return self.data.dtype.kind == "f"
-    def element_size(self): return self.data.dtype.itemsize
+    def is_floating_point(self): return self.array.dtype.kind == "f"
+    def element_size(self): return self.array.dtype.itemsize
     @property
-    def itemsize(self): return self.data.dtype.itemsize
+    def itemsize(self): return self.array.dtype.itemsize
     @property
-    def nbytes(self): return int(self.data.size) * self.data.dtype.itemsize
+    def nbytes(self): return int(self.array.size) * self.array.dtype.itemsize
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        """Fill with U(from_, to) in place (``w.data.uniform_(-r, r)``); the same draws as
+        ``nn.init.uniform_`` from ``generator`` (default: the default generator)."""
+        return self._fill_random("uniform_", lambda rng: rng.uniform(from_, to, self.shape), generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with N(mean, std^2) in place (``m.weight.data.normal_(0.0, 0.02)``)."""
+        return self._fill_random("normal_", lambda rng: rng.normal(mean, std, self.shape), generator)
+
+    def _fill_random(self, op, draw, generator):
+        if self.array.dtype.kind != "f":
+            raise RuntimeError(f"{op}: not implemented for '{dtypes.torch_name(self.dtype)}'; "
+                               f"random fills need a floating point tensor")
+        from .random import default_generator
+        values = np.asarray(draw((generator or default_generator).numpy), self.dtype)
+        return self._inplace_op(op, _replaced_by, Tensor._make(backend.to_device(values, self.device),
+                                                                self.device))
+
     def bernoulli(self, p=None, *, generator=None):
         from .random import bernoulli
         return bernoulli(self, p, generator)
@@ -860,7 +1015,7 @@ def _dead_ref():
 
 def _no_bool_sub(a, b):
     """PyTorch refuses ``-`` with bool operands (a mask is inverted with ``~``)."""
-    if a.data.dtype.kind == "b" or isinstance(b, bool) or (type(b) is Tensor and b.data.dtype.kind == "b"):
+    if a.array.dtype.kind == "b" or isinstance(b, bool) or (type(b) is Tensor and b.array.dtype.kind == "b"):
         raise TypeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
                         "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     return ops.Sub
@@ -875,8 +1030,8 @@ def _replaced_by(old, value):
 
 def _promote(a, b):
     """Cast two tensors to their PyTorch result dtype (the casts are differentiable)."""
-    dt = dtypes.result_type(a.data, b.data)
-    return (a if a.data.dtype == dt else a.to(dt)), (b if b.data.dtype == dt else b.to(dt))
+    dt = dtypes.result_type(a.array, b.array)
+    return (a if a.array.dtype == dt else a.to(dt)), (b if b.array.dtype == dt else b.to(dt))
 
 
 def _looks_like_device(s: str) -> bool:
@@ -890,6 +1045,8 @@ def _is_dtype_name(s: str) -> bool:
     except TypeError:
         return False
 
+
+_FIELDS = tuple(n for n in Tensor.__slots__ if n != "__weakref__")
 
 # ops need Tensor, and Tensor's methods need ops: the import sits below the class on purpose.
 Function._tensor_cls = Tensor

@@ -59,9 +59,9 @@ def to_dot(tensors, names=None, values=False, rankdir="LR"):
         if id(t) not in seen_leaves:
             seen_leaves.add(id(t))
             head = label_of.get(id(t), "")
-            label = (head + "\\n" if head else "") + _fmt(t.data, values)
+            label = (head + "\\n" if head else "") + _fmt(t.array, values)
             if t.grad is not None:
-                label += "\\ngrad " + _fmt(t.grad.data, values)
+                label += "\\ngrad " + _fmt(t.grad.array, values)
             color = "lightblue" if isinstance(t, Parameter) else "lightyellow"
             tensor_node(key, label, f', style=filled, fillcolor="{color}"')
         return key
@@ -87,9 +87,9 @@ def to_dot(tensors, names=None, values=False, rankdir="LR"):
             t = node._outputs[i]() if i < len(node._outputs) else None
             head = label_of.get(id(t), "") if t is not None else ""
             if t is not None:
-                label = _fmt(t.data, values)
+                label = _fmt(t.array, values)
                 if t.grad is not None:
-                    label += "\\ngrad " + _fmt(t.grad.data, values)
+                    label += "\\ngrad " + _fmt(t.grad.array, values)
             else:
                 label = f"{tuple(shape) if shape is not None else '?'} {dtype}"
             is_root = any(r is t for r in roots)

@@ -91,7 +91,7 @@ def non_contiguous_and_device_tensors_reduce_in_place():
     r, n = dist.get_rank(), dist.get_world_size()
     base = tg.arange(6, dtype=tg.float64).reshape(2, 3) * (r + 1)
     view = base.T                            # a strided view: goes through one contiguous temporary
-    assert not view.data.flags.c_contiguous
+    assert not view.array.flags.c_contiguous
     dist.all_reduce(view)
     assert base.tolist() == (np.arange(6.0).reshape(2, 3) * n * (n + 1) / 2).tolist()
     from tinygrad_rnn.testing import fakecupy

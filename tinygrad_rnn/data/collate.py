@@ -32,7 +32,7 @@ def _stack_tensors(batch):
     if any(t.requires_grad for t in batch):
         return stack(batch)              # keeps the graph if samples carry one
     xp = batch[0].device.xp
-    return Tensor._make(xp.stack([t.data for t in batch]), batch[0].device)
+    return Tensor._make(xp.stack([t.array for t in batch]), batch[0].device)
 
 
 def default_collate(batch):
@@ -51,13 +51,13 @@ def default_collate(batch):
             raise TypeError(f"default_collate: cannot batch arrays of dtype {arrays[0].dtype}; "
                             "pass collate_fn= to handle them")
         _check_same([a.shape for a in arrays], "shape")
-        return Tensor(xp.stack(arrays))     # device arrays stay on their device
+        return Tensor._from_data(xp.stack(arrays))     # device arrays stay on their device
     if isinstance(elem, bool):
-        return Tensor(np.array(batch, dtype=np.bool_))
+        return Tensor._from_data(np.array(batch, dtype=np.bool_))
     if isinstance(elem, numbers.Integral):
-        return Tensor(np.array(batch, dtype=np.int64))
+        return Tensor._from_data(np.array(batch, dtype=np.int64))
     if isinstance(elem, numbers.Real):
-        return Tensor(np.array(batch, dtype=np.float64))
+        return Tensor._from_data(np.array(batch, dtype=np.float64))
     if isinstance(elem, collections.abc.Mapping):
         keys = list(elem)
         out = {k: default_collate([d[k] for d in batch]) for k in keys}

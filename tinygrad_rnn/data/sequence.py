@@ -21,7 +21,7 @@ def _as_tensor(data, who):
     if isinstance(data, Tensor):
         return data
     try:
-        return Tensor(data)
+        return Tensor._from_data(data)
     except TypeError as e:
         raise TypeError(f"{who}: expected a Tensor or an array, got {type(data).__name__}") from e
 
@@ -51,7 +51,7 @@ def batchify(data, batch_size, batch_first=False, num_replicas=None, rank=None):
         raise ValueError(f"batchify: a sequence of length {data.shape[0]} cannot be cut into "
                          f"{batch_size} streams of at least one step")
     rest = data.shape[1:]
-    arr = data.data[:length * batch_size].reshape((batch_size, length) + rest)[lo:hi]
+    arr = data.array[:length * batch_size].reshape((batch_size, length) + rest)[lo:hi]
     if not batch_first:
         arr = arr.swapaxes(0, 1)
     return Tensor._make(data.device.xp.ascontiguousarray(arr), data.device)

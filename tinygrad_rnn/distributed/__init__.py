@@ -240,7 +240,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     g = _default(group, "all_reduce")
     _check_tensor(tensor, "all_reduce")
     op = _reduce_op(op)
-    arr = tensor.data
+    arr = tensor.array
     if op is ReduceOp.AVG:
         if arr.dtype.kind != "f":
             raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating point tensor, got {arr.dtype}; "
@@ -264,7 +264,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     _check_tensor(tensor, "broadcast")
     src = group_src if src is None else src
     _check_rank(src, g, "broadcast")
-    g.broadcast(tensor.data, src)
+    g.broadcast(tensor.array, src)
     if g.rank != src:
         tensor._mark_changed()
     return _done(async_op)
@@ -287,9 +287,9 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
                              f"dtype={tensor.dtype}, device={tensor.device}); they must match")
     xp = tensor.device.xp
     out = xp.empty((g.size,) + tuple(tensor.shape), tensor.dtype)
-    g.all_gather(out, tensor.data)
+    g.all_gather(out, tensor.array)
     for t, part in zip(tensor_list, out):
-        t.data[...] = part
+        t.array[...] = part
         t._mark_changed()
     return _done(async_op)
 

@@ -22,6 +22,7 @@ from ..tensor import Tensor
 from .loss_functions import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,  # noqa: F401
                              huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, dropout2d, fold, unfold  # noqa: F401,E501
+from ..ops.conv import pad_mode
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                         max_pool1d, max_pool2d, max_unpool2d)
 
@@ -223,7 +224,7 @@ def _as_index_array(indices, like, op):
     if isinstance(indices, Tensor):
         if indices.device != like.device:
             raise OpError(f"{op}: indices are on {indices.device} but the weight is on {like.device}")
-        arr = indices.data
+        arr = indices.array
     else:
         arr = backend.to_device(np.asarray(indices), like.device)
     if arr.dtype.kind not in "iu":
@@ -261,7 +262,7 @@ def one_hot(tensor, num_classes=-1):
     if tensor.dtype.kind not in "iu":
         raise OpError(f"one_hot: expected an integer tensor, got dtype {tensor.dtype}")
     xp = tensor.device.xp
-    a = tensor.data
+    a = tensor.array
     if a.size and int(a.min()) < 0:
         raise OpError("one_hot: class values must be non-negative")
     if num_classes == -1:
@@ -273,6 +274,54 @@ def one_hot(tensor, num_classes=-1):
                       f"got {int(a.max())}")
     out = (a[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._make(out, tensor.device)
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the trailing dims of ``input``; differentiable. ``pad`` lists (left, right) widths from
+    the last dim backwards, as in PyTorch: ``(1, 2)`` pads the last dim, ``(1, 1, 2, 2)`` the last
+    two. Negative widths cut instead of padding.
+
+    * ``"constant"``: fill with ``value`` (default 0), any number of dims;
+    * ``"reflect"`` (mirror without repeating the edge), ``"replicate"`` (repeat the edge),
+      ``"circular"`` (wrap around): the last 1, 2 or 3 dims of a tensor with one or two more dims
+      than that, as PyTorch supports them; a width of at least the dim's size is an error
+      (reflect), as is wrapping around more than once (circular).
+    """
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise OpError(f"pad: Padding length must be divisible by 2, got {pad}")
+    if len(pad) > 2 * input.ndim:
+        raise OpError(f"pad: Padding length should be less than or equal to two times the input "
+                      f"dimension but got padding length {len(pad)} and input of dimension {input.ndim}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: Unrecognised padding mode {mode}; expected one of {_PAD_MODES}")
+    k = len(pad) // 2
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise OpError(f'pad: Padding mode "{mode}" doesn\'t take in value argument')
+        if not k + 1 <= input.ndim <= k + 2:
+            raise NotImplementedError(
+                f"pad: Padding size {len(pad)} is not supported for {input.ndim}D input tensor. "
+                f"Supported combinations for non-constant padding: 2D or 3D input with padding size 2 "
+                f"(the last dim), 3D or 4D with 4 (the last 2 dims), 4D or 5D with 6 (the last 3 dims)")
+    widths = [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]     # first to last dim
+    dims = range(input.ndim - k, input.ndim)
+    if any(lo < 0 or hi < 0 for lo, hi in widths):          # cut first, then pad what is left
+        keep = [slice(None)] * input.ndim
+        for d, (lo, hi) in zip(dims, widths):
+            n = input.shape[d]
+            if n + min(lo, 0) + min(hi, 0) < 0:
+                raise OpError(f"pad: padding ({lo}, {hi}) cuts more than the {n} entries of dim {d}")
+            keep[d] = slice(max(-lo, 0), n - max(-hi, 0))
+        input = input[tuple(keep)]
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    if mode == "constant":
+        flat = tuple(w for lo_hi in reversed(widths) for w in lo_hi)
+        return input.pad(flat, 0.0 if value is None else value) if any(flat) else input
+    return pad_mode(input, widths, mode)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -354,12 +403,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is not None or running_var is not None:
             with no_grad():
                 if running_mean is not None:
-                    running_mean.data[...] = ((1 - momentum) * running_mean.data
-                                              + momentum * mean.data.reshape(c)).astype(running_mean.dtype)
+                    running_mean.array[...] = ((1 - momentum) * running_mean.array
+                                              + momentum * mean.array.reshape(c)).astype(running_mean.dtype)
                     running_mean._mark_changed()
                 if running_var is not None:
-                    unbiased = var.data.reshape(c) * (n / (n - 1))
-                    running_var.data[...] = ((1 - momentum) * running_var.data
+                    unbiased = var.array.reshape(c) * (n / (n - 1))
+                    running_var.array[...] = ((1 - momentum) * running_var.array
                                              + momentum * unbiased).astype(running_var.dtype)
                     running_var._mark_changed()
         out = centred / (var + eps).sqrt()

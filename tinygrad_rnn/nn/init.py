@@ -22,7 +22,7 @@ from ..random import default_generator
 def _fill(tensor, host_values):
     """Write host values into ``tensor`` in place, cast to its dtype, on its device."""
     arr = np.asarray(host_values).astype(tensor.dtype, copy=False)
-    tensor.data[...] = backend.to_device(arr, tensor.device)
+    tensor.array[...] = backend.to_device(arr, tensor.device)
     tensor._mark_changed()
     return tensor
 
@@ -94,7 +94,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def constant_(tensor, val):
-    tensor.data[...] = val
+    tensor.array[...] = val
     tensor._mark_changed()
     return tensor
 

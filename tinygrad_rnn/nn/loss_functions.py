@@ -60,7 +60,7 @@ def _as_tensor(x, like, dtype=None):
         if x.device != like.device:
             raise OpError(f"loss: the target is on {x.device} but the input is on {like.device}")
         return x if dtype is None or x.dtype == dtype else x.to(dtype)
-    return Tensor(x, dtype=dtype, device=like.device)
+    return Tensor._from_data(x, dtype=dtype, device=like.device)
 
 
 def _warn_shape(op, input, target):
@@ -102,7 +102,7 @@ def _class_targets(op, input, target, ignore_index):
         raise OpError(f"{op}: input must have a class dimension, got a 0-d tensor")
     class_dim = 0 if input.ndim == 1 else 1
     c = input.shape[class_dim]
-    t = target.data if isinstance(target, Tensor) else backend.to_device(np.asarray(target), input.device)
+    t = target.array if isinstance(target, Tensor) else backend.to_device(np.asarray(target), input.device)
     if t.dtype.kind not in "iu":
         raise OpError(f"{op}: expected class-index targets of an integer dtype, got {t.dtype}; "
                       f"convert them with target.long()")
@@ -123,7 +123,7 @@ def _target_weights(input, valid, safe, weight):
     """The weight of each sample's target class (0 where ignored), in the input's dtype."""
     if weight is None:
         return valid.astype(input.dtype)
-    w = weight.data if isinstance(weight, Tensor) else backend.to_device(np.asarray(weight), input.device)
+    w = weight.array if isinstance(weight, Tensor) else backend.to_device(np.asarray(weight), input.device)
     return (w[safe] * valid).astype(input.dtype)
 
 
@@ -242,7 +242,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"binary_cross_entropy: using a target size ({tuple(target.shape)}) that is "
                          f"different to the input size ({tuple(input.shape)}) is deprecated. Please "
                          "ensure they have the same size.")
-    x = input.data
+    x = input.array
     if x.size and bool(((x < 0) | (x > 1) | (x != x)).any()):
         raise OpError("binary_cross_entropy: all elements of input should be between 0 and 1")
     if weight is not None:

@@ -17,6 +17,8 @@ from collections import OrderedDict, namedtuple
 from .. import backend
 from ..autograd import no_grad
 from ..tensor import Tensor, as_dtype
+from ..utils.hooks import RemovableHandle
+from .hooks import BackwardHookCall
 from .parameter import Parameter
 
 
@@ -48,6 +50,9 @@ class Module:
     (after calling ``super().__init__()``) and write ``forward``. ``module(x)`` calls ``forward(x)``."""
 
     training: bool
+    # hooks (see nn/hooks.py): None until one is registered; a call without hooks checks one flag
+    _forward_pre_hooks = _forward_hooks = _backward_pre_hooks = _backward_hooks = None
+    _has_hooks = False
 
     def __init__(self):
         d = self.__dict__
@@ -61,7 +66,69 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if not self._has_hooks:
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        """``forward`` with the registered hooks around it, in PyTorch's order."""
+        for hook, with_kwargs in list((self._forward_pre_hooks or {}).values()):
+            if with_kwargs:
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {r!r}.")
+                    args, kwargs = r
+            else:
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
+        call = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            call = BackwardHookCall(self, list((self._backward_pre_hooks or {}).values()),
+                                    list((self._backward_hooks or {}).values()))
+            args = call.wrap_inputs(args)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list((self._forward_hooks or {}).values()):
+            r = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if r is not None:
+                output = r
+        return output if call is None else call.wrap_outputs(output)
+
+    def _add_hook(self, collection, entry, prepend):
+        hooks = self.__dict__.get(collection)
+        if hooks is None:
+            hooks = OrderedDict()
+            object.__setattr__(self, collection, hooks)
+            object.__setattr__(self, "_has_hooks", True)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = entry
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` (``hook(module, args, kwargs)`` with ``with_kwargs=True``)
+        before every ``forward``; a returned value replaces the arguments. Returns a handle whose
+        ``remove()`` unregisters it."""
+        return self._add_hook("_forward_pre_hooks", (hook, with_kwargs), prepend)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs=True``) after every ``forward``; a returned value replaces the output."""
+        return self._add_hook("_forward_hooks", (hook, with_kwargs), prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are
+        known; a returned tuple replaces them."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of this module's
+        inputs are known (see ``nn/hooks.py`` for the layout); a returned tuple replaces
+        ``grad_input``. The hook must not change its arguments in place."""
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     # ------------------------------------------------------------------ registration
     def register_parameter(self, name: str, param) -> None:
@@ -272,7 +339,7 @@ class Module:
                 p.grad = None
             else:
                 p.grad.detach_()
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
 
     # ------------------------------------------------------------------ state
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
@@ -325,7 +392,7 @@ class Module:
                 continue
             src = state_dict[key]
             if isinstance(src, Tensor):
-                arr = src.data
+                arr = src.array
             elif backend.is_array(src):
                 arr = src
             else:
@@ -349,7 +416,7 @@ class Module:
                                + "\n\t".join(errors))
         with no_grad():
             for dst, arr in copies:
-                dst.data[...] = backend.to_device(arr, dst.device).astype(dst.dtype, copy=False)
+                dst.array[...] = backend.to_device(arr, dst.device).astype(dst.dtype, copy=False)
                 dst._mark_changed()
         return _IncompatibleKeys(missing, unexpected)
 
@@ -363,10 +430,10 @@ class Module:
                     if p is None or (floats_only and p.dtype.kind != "f"):
                         continue
                     new = fn(p)
-                    p.data, p.device = new.data, new.device
+                    p.array, p.device = new.array, new.device
                     if p.grad is not None:
                         g = fn(p.grad)
-                        p.grad = Tensor._make(g.data, g.device)
+                        p.grad = Tensor._make(g.array, g.device)
                 for name, b in m._buffers.items():
                     if b is not None and not (floats_only and b.dtype.kind != "f"):
                         m._buffers[name] = fn(b)

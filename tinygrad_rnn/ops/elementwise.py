@@ -108,16 +108,16 @@ class Pow(Function):
             if not _is_tensor(y):
                 gx = g * 0.0 if y == 0 else g * y * x ** (y - 1)
             else:
-                gx = where(const(y.data == 0, y), 0.0, g * y * x ** (y - 1))
+                gx = where(const(y.array == 0, y), 0.0, g * y * x ** (y - 1))
         if ctx.needs_input_grad[1]:
             # d(x^y)/dy = x^y log x, and 0 where x == 0 and y >= 0 (the limit), as PyTorch
-            xd = x.data if _is_tensor(x) else x
-            xp = ctx.xp(xd, y.data)
+            xd = x.array if _is_tensor(x) else x
+            xp = ctx.xp(xd, y.array)
             if _is_tensor(x):
                 log_x = x.log()
             else:
                 log_x = const(xp.log(xp.asarray(x, dtype=y.dtype)), y)
-            zero = const((xp.asarray(xd) == 0) & (y.data >= 0), y)
+            zero = const((xp.asarray(xd) == 0) & (y.array >= 0), y)
             gy = where(zero, 0.0, g * out * log_x)
         return gx, gy
 
@@ -329,7 +329,7 @@ class Softplus(Function):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         bx = x * ctx.beta
-        linear = const(bx.data > ctx.threshold, x)
+        linear = const(bx.array > ctx.threshold, x)
         return g * where(linear, 1.0, bx.sigmoid()), None, None   # d/dx softplus = sigmoid(beta x)
 
 
@@ -392,7 +392,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return g * const(ctx.xp(x.data).sign(x.data), x)
+        return g * const(ctx.xp(x.array).sign(x.array), x)
 
 
 class Sign(Function):
@@ -436,8 +436,8 @@ class LeakyRelu(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        xp = ctx.xp(x.data)
-        return g * const(xp.where(x.data > 0, 1, ctx.slope).astype(x.dtype), x), None
+        xp = ctx.xp(x.array)
+        return g * const(xp.where(x.array > 0, 1, ctx.slope).astype(x.dtype), x), None
 
 
 class Elu(Function):
@@ -453,7 +453,7 @@ class Elu(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         # d/dx = 1 for x > 0, alpha e^x = out + alpha otherwise (differentiable again through out)
-        return g * where(const(x.data > 0, x), 1.0, out + ctx.alpha), None
+        return g * where(const(x.array > 0, x), 1.0, out + ctx.alpha), None
 
 
 class Clamp(Function):
@@ -470,9 +470,9 @@ class Clamp(Function):
         x, = ctx.saved_tensors
         keep = True
         if ctx.lo is not None:
-            keep = keep & (x.data >= ctx.lo)
+            keep = keep & (x.array >= ctx.lo)
         if ctx.hi is not None:
-            keep = keep & (x.data <= ctx.hi)
+            keep = keep & (x.array <= ctx.hi)
         return g * const(keep, x), None, None
 
 
@@ -481,7 +481,7 @@ def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise OpError("clamp: at least one of 'min' or 'max' must not be None")
     if x.dtype.kind != "f":
-        dt = dtypes.result_type(x.data, *(b.data if _is_tensor(b) else b for b in (min, max)))
+        dt = dtypes.result_type(x.array, *(b.array if _is_tensor(b) else b for b in (min, max)))
         if dt != x.dtype:
             x = x.to(dt)
     if _is_tensor(min) or _is_tensor(max):
@@ -514,8 +514,8 @@ class Maximum(Function):
     @classmethod
     def backward(cls, ctx, g):
         x, y = ctx.saved_tensors
-        xd = x.data if _is_tensor(x) else x
-        yd = y.data if _is_tensor(y) else y
+        xd = x.array if _is_tensor(x) else x
+        yd = y.array if _is_tensor(y) else y
         xp = ctx.xp(xd, yd)
         w = _tie_weights(xp, xd, yd, cls._first_wins).astype(g.dtype)
         wx = const(w, g)
@@ -552,14 +552,14 @@ def where(condition, x, y):
     """Elementwise choice; ``x``/``y`` may be tensors or numbers; broadcasting as NumPy."""
     if not _is_tensor(condition):
         ref = x if _is_tensor(x) else y
-        condition = Tensor(condition, device=ref.device if _is_tensor(ref) else None)
+        condition = Tensor._from_data(condition, device=ref.device if _is_tensor(ref) else None)
     if condition.dtype.kind != "b":
         condition = condition != 0
     x = x.item() if hasattr(x, "item") and not _is_tensor(x) and getattr(x, "ndim", 1) == 0 else x
     y = y.item() if hasattr(y, "item") and not _is_tensor(y) and getattr(y, "ndim", 1) == 0 else y
-    x, y = (Tensor(v, device=condition.device) if hasattr(v, "shape") and not _is_tensor(v) else v
+    x, y = (Tensor._from_data(v, device=condition.device) if hasattr(v, "shape") and not _is_tensor(v) else v
             for v in (x, y))
-    dt = dtypes.result_type(*(v.data if _is_tensor(v) else v for v in (x, y)))
+    dt = dtypes.result_type(*(v.array if _is_tensor(v) else v for v in (x, y)))
     x, y = (_to_dtype("where", v, dt) for v in (x, y))
     return Where.apply(condition, x, y)
 

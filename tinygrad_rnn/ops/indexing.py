@@ -38,7 +38,7 @@ def _check_index_tensor(op, x, index, dims_must_match=True):
 
 def _check_bounds(op, index, dim, size):
     """Every index in [0, size): negative indices are errors in PyTorch's gather/scatter."""
-    a = index.data
+    a = index.array
     if a.size == 0:
         return
     lo, hi = int(a.min()), int(a.max())
@@ -77,7 +77,7 @@ def _prepare(op, x, dim, index, src=None):
                       f"to shape (1,) first)")
     _check_fits(op, x, d, index, src)
     _check_bounds(op, index, d, x.shape[d])
-    return d, _grid(index.data.copy(), d)   # a copy: changing `index` later must not move the gradient
+    return d, _grid(index.array.copy(), d)   # a copy: changing `index` later must not move the gradient
 
 
 def _cut(src, shape):
@@ -141,7 +141,7 @@ def scatter(x, dim, index, src=None, value=None, reduce=None):
     if reduce is not None:
         if reduce == "add":
             return scatter_add(x, dim, index, src if src is not None else
-                               Tensor(x.device.xp.full(index.shape, value, x.dtype), device=x.device))
+                               Tensor._from_data(x.device.xp.full(index.shape, value, x.dtype), device=x.device))
         raise OpError(f"scatter(): reduce={reduce!r} is not supported; use reduce='add' or "
                       f"scatter_add (PyTorch deprecates the reduce argument of scatter)")
     d, grid = _prepare("scatter", x, dim, index, src)
@@ -171,7 +171,7 @@ def _slice_index(op, x, dim, index):
     xd = max(x.ndim, 1)
     d = normalize_dim(op, dim, xd)
     size = x.shape[d] if x.ndim else 1
-    a = index.data.reshape(-1).copy()       # a copy: changing `index` later must not move the gradient
+    a = index.array.reshape(-1).copy()       # a copy: changing `index` later must not move the gradient
     if a.size and (int(a.min()) < 0 or int(a.max()) >= size):
         raise OpError(f"{op}(): index out of range in self: indices must lie in [0, {size}) for "
                       f"dimension {d} of size {size}")
@@ -276,7 +276,7 @@ def nonzero(x, as_tuple=False):
     """Positions of the non-zero elements in row-major order: an int64 ``(n, ndim)`` tensor, or
     (``as_tuple``) one 1-D tensor per dim. No gradient."""
     xp = x.device.xp
-    a = x.data if x.ndim else x.data.reshape(1)
+    a = x.array if x.ndim else x.array.reshape(1)
     parts = xp.nonzero(a)
     if as_tuple:
         return tuple(Tensor._make(p.astype(np.int64), x.device) for p in parts)

@@ -62,9 +62,9 @@ def matmul(x, y):
     """``x @ y``. Both operands must have one dtype, as in PyTorch (no silent float64)."""
     from ..tensor import Tensor
     if not isinstance(y, Tensor):
-        y = Tensor(y, device=x.device) if hasattr(y, "shape") or isinstance(y, (list, tuple)) else y
+        y = Tensor._from_data(y, device=x.device) if hasattr(y, "shape") or isinstance(y, (list, tuple)) else y
     if not isinstance(x, Tensor):
-        x = Tensor(x, device=y.device) if hasattr(x, "shape") or isinstance(x, (list, tuple)) else x
+        x = Tensor._from_data(x, device=y.device) if hasattr(x, "shape") or isinstance(x, (list, tuple)) else x
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise OpError("matmul: both arguments must be tensors (a number is not a matrix: use *)")
     if x.dtype != y.dtype:
@@ -211,7 +211,7 @@ class VectorNorm(Function):
         x, out = ctx.saved_tensors
         p = ctx.p
         g, norm = g.reshape(ctx.kept), out.reshape(ctx.kept)
-        zero = const(norm.data == 0, norm)
+        zero = const(norm.array == 0, norm)
         safe = where(zero, 1.0, norm)
         # d/dx_i ||x||_p = sign(x_i) |x_i|^(p-1) / ||x||_p^(p-1)  (= x_i / ||x|| for p = 2)
         if p == 2:
@@ -219,7 +219,7 @@ class VectorNorm(Function):
         else:
             # a zero entry gets 0 (sign 0), also for p < 1 where 0^(p-1) is infinite (PyTorch):
             # its |x| is replaced by 1 so that no inf * 0 = nan is ever formed
-            abs_safe = where(const(x.data == 0, x), 1.0, x.abs())
+            abs_safe = where(const(x.array == 0, x), 1.0, x.abs())
             grad = g * x.sign() * (abs_safe / safe) ** (p - 1)
         return where(zero, 0.0, grad), None, None, None
 

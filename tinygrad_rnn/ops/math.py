@@ -17,7 +17,8 @@ import math
 import numpy as np
 
 from ..autograd import Function, OpError
-from ..tensor import DEFAULT_FLOAT, Tensor
+from .. import dtypes
+from ..tensor import Tensor
 from .common import const
 from .elementwise import where
 
@@ -28,7 +29,7 @@ def _is_tensor(x):
 
 def _as_float(x):
     """Integer and bool tensors become float32 before a smooth function (PyTorch's rule)."""
-    return x if x.dtype.kind == "f" else x.to(DEFAULT_FLOAT)
+    return x if x.dtype.kind == "f" else x.to(dtypes.DEFAULT_FLOAT)
 
 
 def _kind(a):
@@ -388,7 +389,7 @@ class NanToNum(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return g * const(ctx.xp(x.data).isfinite(x.data), x), None, None, None
+        return g * const(ctx.xp(x.array).isfinite(x.array), x), None, None, None
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
@@ -410,7 +411,7 @@ class IsClose(Function):
 
 
 def _other(x, y):
-    return y if _is_tensor(y) else Tensor(y, dtype=x.dtype, device=x.device)
+    return y if _is_tensor(y) else Tensor._from_data(y, dtype=x.dtype, device=x.device)
 
 
 def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -419,7 +420,7 @@ def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def allclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     """True when every element of x is close to y's (broadcasting as NumPy); a Python bool."""
-    return bool(isclose(x, y, rtol, atol, equal_nan).data.all())
+    return bool(isclose(x, y, rtol, atol, equal_nan).array.all())
 
 
 def equal(x, y) -> bool:
@@ -428,5 +429,5 @@ def equal(x, y) -> bool:
         raise TypeError(f"equal: expected a Tensor as the second argument, got {type(y).__name__}")
     if x.device != y.device:
         raise OpError(f"equal: expected both tensors on one device, got {x.device} and {y.device}")
-    return x.shape == y.shape and bool((x.data == y.data).all())
+    return x.shape == y.shape and bool((x.array == y.array).all())
 

@@ -93,7 +93,7 @@ class Hardtanh(Clamp):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        inside = (x.data > ctx.lo) & (x.data < ctx.hi)
+        inside = (x.array > ctx.lo) & (x.array < ctx.hi)
         return g * const(inside.astype(g.dtype), g), None, None
 
 

@@ -415,7 +415,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         raise OpError(f"{op}: expected non-empty input and output sizes, got input "
                       f"{tuple(input.shape)} and output_size {(ho, wo)}")
     xp = x.device.xp
-    data = x.data
+    data = x.array
     rs, re = _adaptive_bounds(h, ho)
     cs, ce = _adaptive_bounds(w, wo)
     best = flat = None
@@ -475,7 +475,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     kernel = _int_tuple(kernel_size, 2, "kernel_size", op)
     stride = _int_tuple(stride, 2, "stride", op, allow_none=True) or kernel
     pad = _int_tuple(padding, 2, "padding", op)
-    idx = indices.data if isinstance(indices, Tensor) else backend.to_device(np.asarray(indices), input.device)
+    idx = indices.array if isinstance(indices, Tensor) else backend.to_device(np.asarray(indices), input.device)
     if isinstance(indices, Tensor) and indices.device != input.device:
         raise OpError(f"{op}: indices are on {indices.device} but the input is on {input.device}")
     if idx.dtype != np.int64:

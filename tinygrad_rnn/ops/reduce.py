@@ -6,7 +6,7 @@ import builtins
 from collections import namedtuple
 
 from ..autograd import Function, OpError, sum_to_array
-from ..tensor import DEFAULT_FLOAT
+from .. import dtypes
 from .common import const, normalize_dim, normalize_dims
 
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -75,7 +75,7 @@ def _count(x, dims):
 def mean(x, dim=None, keepdim=False, **np_style):
     dims, kd = normalize_dims("mean", dim, x.ndim, np_style)
     if x.dtype.kind != "f":
-        x = x.to(DEFAULT_FLOAT)
+        x = x.to(dtypes.DEFAULT_FLOAT)
     return Sum.apply(x, dims, keepdim if kd is None else kd) / _count(x, dims)
 
 
@@ -90,12 +90,12 @@ def _scaled_sq_mean(name, x, dim, unbiased, keepdim, correction, np_style):
     if correction is None:
         correction = 0 if unbiased is False else 1
     if x.dtype.kind != "f":
-        x = x.to(DEFAULT_FLOAT)
-    xp = Function.xp(x.data)
-    scale0 = xp.max(xp.abs(x.data), axis=dims, keepdims=True) if x.data.size else xp.ones((), x.dtype)
+        x = x.to(dtypes.DEFAULT_FLOAT)
+    xp = Function.xp(x.array)
+    scale0 = xp.max(xp.abs(x.array), axis=dims, keepdims=True) if x.array.size else xp.ones((), x.dtype)
     scale0 = const(xp.where(xp.isfinite(scale0) & (scale0 > 0), scale0, 1).astype(x.dtype), x)
     d = x - mean(x / scale0, dims, keepdim=True) * scale0
-    s = xp.max(xp.abs(d.data), axis=dims, keepdims=True) if d.data.size else xp.ones((), x.dtype)
+    s = xp.max(xp.abs(d.array), axis=dims, keepdims=True) if d.array.size else xp.ones((), x.dtype)
     s = xp.where(xp.isfinite(s) & (s > 0), s, 1).astype(x.dtype)
     ds = d / const(s, x)
     q = Sum.apply(ds * ds, dims, keepdim) / builtins.max(_count(x, dims) - correction, 0)
@@ -122,7 +122,7 @@ class _StdRoot(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        zero = const(out.data == 0, out)
+        zero = const(out.array == 0, out)
         from .elementwise import where
         return where(zero, 0.0, g / (2 * where(zero, 1.0, out)))
 
@@ -149,7 +149,7 @@ class Amax(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         m = out.reshape(ctx.kept)
-        hit = x.data == m.data
+        hit = x.array == m.array
         share = (hit / hit.sum(axis=ctx.dims, keepdims=True)).astype(g.dtype)
         return g.reshape(m.shape) * const(share, g), None, None
 
@@ -221,8 +221,8 @@ def _pick(result, name, x, dim, keepdim, np_style):
         return result(x, idx)
     from .shape import Getitem
     d = normalize_dim(name, np_style.get("axis", dim), x.ndim)
-    xp = Function.xp(idx.data)
-    where = tuple(idx.data.copy() if i == d else     # a copy: the caller gets idx and may change it
+    xp = Function.xp(idx.array)
+    where = tuple(idx.array.copy() if i == d else     # a copy: the caller gets idx and may change it
                   xp.arange(n).reshape((n,) + (1,) * (x.ndim - 1 - i)) for i, n in enumerate(x.shape))
     values = Getitem.apply(x, where)
     keepdim = np_style.get("keepdims", keepdim)
@@ -246,7 +246,7 @@ def logsumexp(x, dim, keepdim=False, **np_style):
     keepdim = keepdim if kd is None else kd
     if x.numel() == 0:              # an empty sum: log(0) = -inf, as PyTorch
         return Sum.apply(x.exp(), dims, keepdim).log()
-    m = Amax.apply(x, dims, True).data
+    m = Amax.apply(x, dims, True).array
     xp = Function.xp(m)
     m = const(xp.where(xp.isfinite(m), m, 0), x)   # constant: the result does not depend on it
     s = Sum.apply((x - m).exp(), dims, keepdim).log()

@@ -107,7 +107,7 @@ class _Steps:
 def _array(g):
     """The raw array of an incoming gradient (a Tensor, or already an array)."""
     while hasattr(g, "grad_fn"):          # a Tensor (the engine may hand over a wrapped one)
-        g = g.data
+        g = g.array
     return g
 
 
@@ -243,7 +243,7 @@ class LSTMSequence(Function):
 
     @staticmethod
     def backward(ctx, dout, dh_n, dc_n):
-        xa, w_ih, w_hh, F, Fd, A, S, _ = (t.data for t in ctx.saved_tensors)
+        xa, w_ih, w_hh, F, Fd, A, S, _ = (t.array for t in ctx.saved_tensors)
         need = ctx.needs_input_grad
         xp = ctx.xp(F)
         st, H = ctx.steps, w_hh.shape[1]
@@ -367,7 +367,7 @@ class GRUSequence(Function):
 
     @staticmethod
     def backward(ctx, dout, dh_n):
-        xa, w_ih, w_hh, G, Fr, Fz, S, _ = (t.data for t in ctx.saved_tensors)
+        xa, w_ih, w_hh, G, Fr, Fz, S, _ = (t.array for t in ctx.saved_tensors)
         need = ctx.needs_input_grad
         xp = ctx.xp(G)
         st, H = ctx.steps, w_hh.shape[1]
@@ -443,7 +443,7 @@ class RNNSequence(Function):
 
     @staticmethod
     def backward(ctx, dout, dh_n):
-        x, w_ih, w_hh, S, _ = (t.data for t in ctx.saved_tensors)
+        x, w_ih, w_hh, S, _ = (t.array for t in ctx.saved_tensors)
         need = ctx.needs_input_grad
         xp = ctx.xp(S)
         st = ctx.steps

@@ -46,9 +46,9 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        xp, dims = ctx.xp(x.data), ctx.dims
+        xp, dims = ctx.xp(x.array), ctx.dims
         g, out = g.reshape(ctx.kept), out.reshape(ctx.kept)
-        zero = x.data == 0
+        zero = x.array == 0
         if not bool(zero.any()):
             return g * out / x, None, None                     # d/dx_i prod = prod / x_i
         n_zeros = zero.sum(axis=dims, keepdims=True)
@@ -102,8 +102,8 @@ class Cumprod(Function):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        d, xp = ctx.dim, ctx.xp(x.data)
-        zero = x.data == 0
+        d, xp = ctx.dim, ctx.xp(x.array)
+        zero = x.array == 0
 
         def after(t):   # sum_{i >= j} t_i
             return Cumsum.apply(t, d, True)

@@ -164,7 +164,7 @@ def raw_index(index, like):
     dim = 0                 # the dim of ``like`` the next part indexes (for mask shape checks)
     for k, p in enumerate(parts):
         if isinstance(p, Tensor):
-            p = p.data.copy()   # a copy: changing the index tensor later must not change backward
+            p = p.array.copy()   # a copy: changing the index tensor later must not change backward
         elif isinstance(p, list):
             p = np.asarray(p)
         if backend.is_array(p):

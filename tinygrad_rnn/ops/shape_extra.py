@@ -70,7 +70,7 @@ def repeat_interleave(x, repeats=None, dim=None, output_size=None):
         if repeats.ndim > 1 or repeats.dtype.kind not in "iu":
             raise OpError(f"repeat_interleave: repeats must be a 0-d or 1-d integer tensor, got "
                           f"shape {tuple(repeats.shape)} and dtype {repeats.dtype}")
-        counts = backend.to_numpy(repeats.data).reshape(-1).tolist()   # the output size is needed
+        counts = backend.to_numpy(repeats.array).reshape(-1).tolist()   # the output size is needed
         if len(counts) == 1:
             repeats = counts[0]
         elif len(counts) != n:

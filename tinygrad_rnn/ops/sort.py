@@ -126,7 +126,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     d = normalize_dim("sort", dim, x.ndim)
     if x.ndim == 0:
         return _zero_dim(x, SortResult)
-    return SortResult(*_pick(x, _order(x.data, d, descending), d))
+    return SortResult(*_pick(x, _order(x.array, d, descending), d))
 
 
 def argsort(x, dim=-1, descending=False, stable=False):
@@ -134,7 +134,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
     d = normalize_dim("argsort", dim, x.ndim)
     if x.ndim == 0:
         return _zero_dim(x, SortResult).indices
-    return Tensor._make(_order(x.data, d, descending).astype(np.int64, copy=False), x.device)
+    return Tensor._make(_order(x.array, d, descending).astype(np.int64, copy=False), x.device)
 
 
 def _check_k(op, k, n, dim, low):
@@ -158,7 +158,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     _check_k("topk", k, x.shape[d] if x.ndim else 1, d, 0)
     if x.ndim == 0:
         return _zero_dim(x, TopkResult)     # PyTorch gives the element back for k = 0 and 1
-    a = x.data
+    a = x.array
     if k == 0 or 4 * k > a.shape[d]:        # most of the slice: sorting it all is as cheap
         return TopkResult(*_pick(x, _take(_order(a, d, largest), d, 0, k), d))
     first = _first_k(a, d, k, largest)       # then only those k are sorted (stably)
@@ -181,7 +181,7 @@ def kthvalue(x, k, dim=-1, keepdim=False):
     _check_k("kthvalue", k, x.shape[d] if x.ndim else 1, d, 1)
     if x.ndim == 0:
         return _zero_dim(x, KthvalueResult)
-    return _select(x, _position(x.data, d, k - 1, False), d, keepdim, KthvalueResult)
+    return _select(x, _position(x.array, d, k - 1, False), d, keepdim, KthvalueResult)
 
 
 def median(x, dim=None, keepdim=False):
@@ -198,8 +198,8 @@ def median(x, dim=None, keepdim=False):
     if n == 0:
         raise OpError(f"median(): Expected reduction dim {d} to have non-zero size")
     xp = x.device.xp
-    idx = _position(x.data, d, (n - 1) // 2, False)
+    idx = _position(x.array, d, (n - 1) // 2, False)
     if x.dtype.kind == "f":     # a slice holding NaN has median NaN: its first NaN
-        nan = xp.isnan(x.data)
+        nan = xp.isnan(x.array)
         idx = xp.where(nan.any(axis=d, keepdims=True), xp.argmax(nan, axis=d, keepdims=True), idx)
     return _select(x, idx, d, keepdim, MedianResult)

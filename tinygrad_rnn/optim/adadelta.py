@@ -34,11 +34,11 @@ class Adadelta(Optimizer):
         state["step"] += 1
         rho, eps, wd = float(group["rho"]), float(group["eps"]), float(group["weight_decay"])
         if wd != 0:
-            g = g + wd * p.data
-        v, u = state["square_avg"].data, state["acc_delta"].data
+            g = g + wd * p.array
+        v, u = state["square_avg"].array, state["acc_delta"].array
         v *= rho
         v += (1 - rho) * g * g
         delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
         u *= rho
         u += (1 - rho) * delta * delta
-        p.data -= float(group["lr"]) * delta
+        p.array -= float(group["lr"]) * delta

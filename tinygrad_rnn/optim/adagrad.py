@@ -44,8 +44,8 @@ class Adagrad(Optimizer):
         state["step"] += 1
         wd = float(group["weight_decay"])
         if wd != 0:
-            g = g + wd * p.data
+            g = g + wd * p.array
         clr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
-        s = state["sum"].data
+        s = state["sum"].array
         s += g * g
-        p.data -= clr * (g / (p.device.xp.sqrt(s) + float(group["eps"])))
+        p.array -= clr * (g / (p.device.xp.sqrt(s) + float(group["eps"])))

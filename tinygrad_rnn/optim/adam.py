@@ -19,9 +19,9 @@ def apply_weight_decay(p, g, lr, wd, decoupled):
     gradient ``wd * p`` is added to ``g``. Returns the gradient to use."""
     if wd != 0:
         if decoupled:
-            p.data *= 1 - lr * wd
+            p.array *= 1 - lr * wd
         else:
-            g = g + wd * p.data
+            g = g + wd * p.array
     return g
 
 
@@ -70,12 +70,12 @@ class Adam(Optimizer):
         lr, wd = float(group["lr"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
         g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
         update_moments(m, v, g, beta1, beta2)
         if group["amsgrad"]:
-            v_max = state["max_exp_avg_sq"].data
+            v_max = state["max_exp_avg_sq"].array
             v_max[...] = xp.maximum(v_max, v)
             v = v_max
         step_size = lr / (1 - beta1 ** t)
         denom = xp.sqrt(v) / (1 - beta2 ** t) ** 0.5 + float(group["eps"])
-        p.data -= step_size * (m / denom)
+        p.array -= step_size * (m / denom)

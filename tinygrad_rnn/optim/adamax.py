@@ -32,10 +32,10 @@ class Adamax(Optimizer):
         state["step"] += 1
         wd = float(group["weight_decay"])
         if wd != 0:
-            g = g + wd * p.data
+            g = g + wd * p.array
         beta1, beta2 = (float(b) for b in group["betas"])
-        m, u = state["exp_avg"].data, state["exp_inf"].data
+        m, u = state["exp_avg"].array, state["exp_inf"].array
         m += (1 - beta1) * (g - m)        # = beta1 * m + (1 - beta1) * g, written as PyTorch's lerp
         u *= beta2
         xp.maximum(u, xp.abs(g) + float(group["eps"]), out=u)
-        p.data -= (float(group["lr"]) / (1 - beta1 ** state["step"])) * (m / u)
+        p.array -= (float(group["lr"]) / (1 - beta1 ** state["step"])) * (m / u)

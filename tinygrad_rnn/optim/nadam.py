@@ -57,11 +57,11 @@ class NAdam(Optimizer):
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         mu_product = state["mu_product"] = _float32_product(state["mu_product"], mu)
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
         update_moments(m, v, g, beta1, beta2)
         denom = xp.sqrt(v / (1 - beta2 ** t)) + float(group["eps"])
-        p.data -= (lr * (1 - mu) / (1 - mu_product)) * (g / denom)
-        p.data -= (lr * mu_next / (1 - mu_product * mu_next)) * (m / denom)
+        p.array -= (lr * (1 - mu) / (1 - mu_product)) * (g / denom)
+        p.array -= (lr * mu_next / (1 - mu_product * mu_next)) * (m / denom)
 
     def load_state_dict(self, state_dict):
         # PyTorch stores mu_product as a 0-d tensor: take its value (the base class would treat it as

@@ -7,7 +7,7 @@ update rule keeps between steps (Tensors on the parameter's device) and a ``"ste
 
 Subclasses write one method, ``_update(p, grad, state, group)``: it gets the parameter, its
 gradient as a raw array (already negated when ``maximize=True``), the parameter's state dict and
-its group, and changes ``p.data`` in place with the array's own module (``p.device.xp``), so the
+its group, and changes ``p.array`` in place with the array's own module (``p.device.xp``), so the
 same code runs on NumPy and CuPy. ``step`` loops over parameters, never over elements.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ def check_hyper(optimizer, name, value, ok, expected):
 
 def zeros_state(p, fill=0.0):
     """A state buffer shaped like parameter ``p``, on its device and in its dtype."""
-    return Tensor._make(p.device.xp.full(p.data.shape, fill, dtype=p.data.dtype), p.device)
+    return Tensor._make(p.device.xp.full(p.array.shape, fill, dtype=p.array.dtype), p.device)
 
 
 def _writeable(a):
@@ -112,11 +112,11 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif g.grad_fn is None and not g.requires_grad and _writeable(g.data):
-                    g.data[...] = 0
+                elif g.grad_fn is None and not g.requires_grad and _writeable(g.array):
+                    g.array[...] = 0
                     g._mark_changed()
                 else:   # a gradient that is part of a graph (create_graph=True) is cut loose
-                    p.grad = Tensor._make(p.device.xp.zeros_like(g.data), p.device)
+                    p.grad = Tensor._make(p.device.xp.zeros_like(g.array), p.device)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()`` if one is given.
@@ -133,8 +133,8 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    g = p.grad.data
-                    if g.shape != p.data.shape:
+                    g = p.grad.array
+                    if g.shape != p.array.shape:
                         raise RuntimeError(f"{type(self).__name__}.step: parameter has shape "
                                            f"{p.shape} but its .grad has shape {g.shape}")
                     if group.get("maximize", False):
@@ -208,7 +208,7 @@ class Optimizer:
 
 def _snapshot(value):
     if isinstance(value, Tensor):
-        return Tensor._make(value.data.copy(), value.device)
+        return Tensor._make(value.array.copy(), value.device)
     return copy.deepcopy(value)
 
 
@@ -217,7 +217,7 @@ def _restore(value, p, key, idx, where):
     if key == "step":
         return int(value.item() if hasattr(value, "item") else value)
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     elif not backend.is_array(value):
         if not hasattr(value, "__array__"):
             return copy.deepcopy(value)

@@ -46,13 +46,13 @@ class RAdam(Optimizer):
         lr, wd = float(group["lr"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
         g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
         update_moments(m, v, g, beta1, beta2)
         bias1, bias2 = 1 - beta1 ** t, 1 - beta2 ** t
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2 ** t / bias2
         if rho_t > 5.0:
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            p.data -= (lr / bias1 * bias2 ** 0.5 * rect) * (m / (xp.sqrt(v) + float(group["eps"])))
+            p.array -= (lr / bias1 * bias2 ** 0.5 * rect) * (m / (xp.sqrt(v) + float(group["eps"])))
         else:
-            p.data -= (lr / bias1) * m
+            p.array -= (lr / bias1) * m

@@ -42,21 +42,21 @@ class RMSprop(Optimizer):
         state["step"] += 1
         wd = float(group["weight_decay"])
         if wd != 0:
-            g = g + wd * p.data
-        v = state["square_avg"].data
+            g = g + wd * p.array
+        v = state["square_avg"].array
         v *= alpha
         v += (1 - alpha) * g * g
         if group["centered"]:
-            g_avg = state["grad_avg"].data
+            g_avg = state["grad_avg"].array
             g_avg += (1 - alpha) * (g - g_avg)     # the running mean, written as PyTorch's lerp
             avg = p.device.xp.sqrt(v - g_avg * g_avg)
         else:
             avg = p.device.xp.sqrt(v)
         avg += float(group["eps"])
         if momentum > 0:
-            b = state["momentum_buffer"].data
+            b = state["momentum_buffer"].array
             b *= momentum
             b += g / avg
-            p.data -= float(group["lr"]) * b
+            p.array -= float(group["lr"]) * b
         else:
-            p.data -= float(group["lr"]) * (g / avg)
+            p.array -= float(group["lr"]) * (g / avg)

@@ -33,14 +33,14 @@ class SGD(Optimizer):
     def _update(self, p, g, state, group):
         lr, momentum, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
         if wd != 0:
-            g = g + wd * p.data
+            g = g + wd * p.array
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = Tensor._make(g.copy(), p.device)
             else:
-                b = buf.data
+                b = buf.array
                 b *= momentum
                 b += (1 - float(group["dampening"])) * g
-            g = g + momentum * buf.data if group["nesterov"] else buf.data
-        p.data -= lr * g
+            g = g + momentum * buf.array if group["nesterov"] else buf.array
+        p.array -= lr * g

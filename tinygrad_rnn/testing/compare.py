@@ -15,12 +15,12 @@ from .gradcheck import GradcheckError, GradcheckResult, _as_tuple, _fn_name, _is
 
 
 def _grads(fn, inputs, diff, vs):
-    leaves = [Tensor._make(x.data, x.device, x.requires_grad) if isinstance(x, Tensor) else x
+    leaves = [Tensor._make(x.array, x.device, x.requires_grad) if isinstance(x, Tensor) else x
               for x in inputs]
     outs = [o for o in _as_tuple(fn(*leaves)) if _is_float_tensor(o)]
     if vs is None:
         return outs, None
-    pairs = [(o, Tensor(v, dtype=o.dtype, device=o.device)) for o, v in zip(outs, vs)
+    pairs = [(o, Tensor._from_data(v, dtype=o.dtype, device=o.device)) for o, v in zip(outs, vs)
              if o.requires_grad]
     if not pairs:
         return outs, [None] * len(diff)
@@ -72,8 +72,8 @@ def assert_grads_match(fn_a, fn_b, *inputs, grad_outputs=None, atol=None, rtol=N
             pairs.append((f"output {k} (shape {tuple(oa.shape)})", oa, ob, None))
     for i, a, b in zip(diff, ga, gb):
         x = inputs[i]
-        a = Tensor(np.zeros(x.shape), dtype=x.dtype, device=x.device) if a is None else a
-        b = Tensor(np.zeros(x.shape), dtype=x.dtype, device=x.device) if b is None else b
+        a = Tensor._from_data(np.zeros(x.shape), dtype=x.dtype, device=x.device) if a is None else a
+        b = Tensor._from_data(np.zeros(x.shape), dtype=x.dtype, device=x.device) if b is None else b
         pairs.append((f"gradient of input {i} (shape {tuple(x.shape)}, {x.dtype})", a, b, x.shape))
     n_checked, max_abs, max_rel = 0, 0.0, 0.0
     for what, a, b, shape in pairs:

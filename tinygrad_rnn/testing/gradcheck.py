@@ -114,7 +114,7 @@ class _Check:
         self.snapshot = [x.numpy().copy() if isinstance(x, Tensor) else None for x in inputs]
         self.hosts = [x.numpy().astype(np.float64) if _is_float_tensor(x) else None for x in inputs]
         # leaves of our own over the same data: backward never touches the caller's .grad
-        self.leaves = [Tensor._make(x.data, x.device, x.requires_grad) if isinstance(x, Tensor) else x
+        self.leaves = [Tensor._make(x.array, x.device, x.requires_grad) if isinstance(x, Tensor) else x
                        for x in inputs]
         self.outs = _as_tuple(fn(*self.leaves))
         self.float_outs = [k for k, o in enumerate(self.outs) if _is_float_tensor(o)]
@@ -140,7 +140,7 @@ class _Check:
     # -- analytic side
     def upstream_tensor(self, k, scale=1.0):
         o = self.outs[k]
-        return Tensor(self.vs[k] * scale, dtype=o.dtype, device=o.device)
+        return Tensor._from_data(self.vs[k] * scale, dtype=o.dtype, device=o.device)
 
     def backward(self, ks, scale=1.0, retain=True, capture_all=False):
         """Gradients of ``sum_k <v_k, out_k>`` for the inputs, as Tensors (None where none arrived)."""
@@ -179,7 +179,7 @@ class _Check:
                 args.append(x)
             else:
                 a = arr if m == i else h
-                args.append(Tensor(a.copy(), dtype=np.float64, device=x.device,
+                args.append(Tensor._from_data(a.copy(), dtype=np.float64, device=x.device,
                                    requires_grad=x.requires_grad))
         outs = _as_tuple(self.fn(*args))
         self.n_evals += 1
@@ -529,14 +529,14 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=None, rtol=None
 
     def first_grads(*xs):
         outs = [t for t in _as_tuple(fn(*xs)) if _is_float_tensor(t)]
-        pairs = [(o, Tensor(v, dtype=o.dtype, device=o.device)) for o, v in zip(outs, vs)
+        pairs = [(o, Tensor._from_data(v, dtype=o.dtype, device=o.device)) for o, v in zip(outs, vs)
                  if o.requires_grad]
         wrt = [xs[i] for i in diff]
         if not pairs:
-            return tuple(Tensor(np.zeros(x.shape), dtype=x.dtype, device=x.device) for x in wrt)
+            return tuple(Tensor._from_data(np.zeros(x.shape), dtype=x.dtype, device=x.device) for x in wrt)
         gs = autograd.grad([p[0] for p in pairs], wrt, [p[1] for p in pairs], create_graph=True,
                            allow_unused=True)
-        return tuple(Tensor(np.zeros(x.shape), dtype=x.dtype, device=x.device) if g is None else g
+        return tuple(Tensor._from_data(np.zeros(x.shape), dtype=x.dtype, device=x.device) if g is None else g
                      for g, x in zip(gs, wrt))
 
     return gradcheck(first_grads, *inputs, eps=eps, atol=atol, rtol=rtol, mode=mode, seed=seed + 2,

@@ -162,7 +162,7 @@ class GraphMachine(RuleBasedStateMachine):
         shape = tuple(data.draw(st.sampled_from([1, n]), label="side") for n in self.shape)
         arr = data.draw(arrays(shape=shape, min_value=-2.0, max_value=2.0, device=self.device),
                         label="leaf")
-        self.leaves.append(Tensor(arr, requires_grad=True))
+        self.leaves.append(Tensor._from_data(arr, requires_grad=True))
         return self._add(None, len(self.leaves) - 1)
 
     @precondition(lambda self: len(self.steps) < self.max_nodes)

@@ -181,7 +181,7 @@ def tensors(draw, shape=None, dtype=np.float64, requires_grad=True, device=None,
     """
     dev = backend.device(device)
     data = draw(arrays(shape=shape, dtype=dtype, device=dev, **array_kwargs))
-    return Tensor(data, requires_grad=requires_grad and data.dtype.kind == "f", device=dev)
+    return Tensor._from_data(data, requires_grad=requires_grad and data.dtype.kind == "f", device=dev)
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -555,19 +555,19 @@ class RNNConfig:
                 arrays_[f"bias_ih_l{layer}"] = rng.uniform(-0.1, 0.1, gates * H)
                 arrays_[f"bias_hh_l{layer}"] = rng.uniform(-0.1, 0.1, gates * H)
             for name, a in arrays_.items():
-                out[name] = Tensor(a.astype(dtype), device=device, requires_grad=requires_grad)
+                out[name] = Tensor._from_data(a.astype(dtype), device=device, requires_grad=requires_grad)
         return out
 
     def input(self, dtype=np.float64, device=None, requires_grad=True):
         """An input of :attr:`input_shape` with entries in (-1, 1)."""
         x = self._rng("input").uniform(-1.0, 1.0, self.input_shape).astype(dtype)
-        return Tensor(x, device=device, requires_grad=requires_grad)
+        return Tensor._from_data(x, device=device, requires_grad=requires_grad)
 
     def hidden(self, dtype=np.float64, device=None, requires_grad=True, which="h0"):
         """An initial state of :attr:`hidden_shape` with entries in (-0.5, 0.5); ``which="c0"``
         draws a different one for the LSTM cell state."""
         h = self._rng(which).uniform(-0.5, 0.5, self.hidden_shape).astype(dtype)
-        return Tensor(h, device=device, requires_grad=requires_grad)
+        return Tensor._from_data(h, device=device, requires_grad=requires_grad)
 
 
 @st.composite

@@ -213,7 +213,7 @@ class DistributedDataParallel(Module):
         with no_grad():
             for bucket in self._buckets:
                 xp = params[bucket[0]].device.xp
-                parts = [params[i].grad.data.reshape(-1) if params[i].grad is not None else
+                parts = [params[i].grad.array.reshape(-1) if params[i].grad is not None else
                          xp.zeros(params[i].numel(), params[i].dtype) for i in bucket]
                 flat = xp.concatenate(parts) if len(parts) > 1 else xp.array(parts[0], copy=True)
                 self._group.all_reduce(flat, "sum")
@@ -227,7 +227,7 @@ class DistributedDataParallel(Module):
                         if p.grad is None:
                             p.grad = Tensor._make(avg, p.device)
                         else:
-                            p.grad.data[...] = avg
+                            p.grad.array[...] = avg
                             p.grad._mark_changed()
                     offset += n
 
@@ -238,12 +238,12 @@ class DistributedDataParallel(Module):
             return
         for group in _flat_groups(tensors):
             xp = group[0].device.xp
-            flat = xp.concatenate([t.data.reshape(-1) for t in group])
+            flat = xp.concatenate([t.array.reshape(-1) for t in group])
             self._group.broadcast(flat, 0)
             offset = 0
             for t in group:
                 n = t.numel()
-                t.data[...] = flat[offset:offset + n].reshape(t.shape)
+                t.array[...] = flat[offset:offset + n].reshape(t.shape)
                 t._mark_changed()
                 offset += n
 

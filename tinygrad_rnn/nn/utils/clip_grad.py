@@ -24,7 +24,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not grads:
-        return Tensor(0.0)
+        return Tensor._from_data(0.0)
     dev = grads[0].device
     xp = dev.xp
     if norm_type == math.inf:
@@ -47,18 +47,18 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = xp.asarray(xp.minimum(coef, 1.0))
     if backend.may_be_true(coef != 1.0):
         for g in grads:
-            g.data *= backend.to_device(coef, g.device).astype(g.dtype)
+            g.array *= backend.to_device(coef, g.device).astype(g.dtype)
     return Tensor._make(total, dev)
 
 
 def _on(dev, fn, g):
     """``fn(xp, array)`` on the gradient's own device, as a 0-d array moved to ``dev``."""
     gxp = g.device.xp
-    return backend.to_device(gxp.asarray(fn(gxp, g.data)), dev)
+    return backend.to_device(gxp.asarray(fn(gxp, g.array)), dev)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient entry to [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        g.data[...] = g.device.xp.clip(g.data, -clip_value, clip_value)
+        g.array[...] = g.device.xp.clip(g.array, -clip_value, clip_value)

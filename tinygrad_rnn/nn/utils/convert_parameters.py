@@ -53,6 +53,6 @@ def vector_to_parameters(vec, parameters) -> None:
     with no_grad():     # a copy_ like an optimizer step's: not recorded, but it bumps p's version
         for p in params:
             n = p.numel()
-            piece = backend.to_device(vec.data[start:start + n], p.device).reshape(p.data.shape)
-            p.copy_(Tensor._make(piece.astype(p.data.dtype, copy=False), p.device))
+            piece = backend.to_device(vec.array[start:start + n], p.device).reshape(p.array.shape)
+            p.copy_(Tensor._make(piece.astype(p.array.dtype, copy=False), p.device))
             start += n

@@ -42,7 +42,7 @@ def invert_permutation(permutation):
     inv = np.empty_like(p)
     inv[p] = np.arange(p.size, dtype=p.dtype)
     dev = permutation.device if isinstance(permutation, Tensor) else None
-    return Tensor(inv.astype(np.int64), device=dev)
+    return Tensor._from_data(inv.astype(np.int64), device=dev)
 
 
 def _as_index(indices, device):
@@ -50,7 +50,7 @@ def _as_index(indices, device):
         return None
     if isinstance(indices, Tensor):
         return indices if indices.device == device else indices.to(device)
-    return Tensor(np.asarray(indices, dtype=np.int64), device=device)
+    return Tensor._from_data(np.asarray(indices, dtype=np.int64), device=device)
 
 
 _Fields = namedtuple("PackedSequence_", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])
@@ -76,7 +76,7 @@ class PackedSequence(_Fields):
                 raise TypeError("PackedSequence: give batch_sizes, or a (data, batch_sizes) pair")
             data, batch_sizes = data
         if not isinstance(batch_sizes, Tensor):
-            batch_sizes = Tensor(np.asarray(batch_sizes, dtype=np.int64), device="cpu")
+            batch_sizes = Tensor._from_data(np.asarray(batch_sizes, dtype=np.int64), device="cpu")
         elif batch_sizes.device.type != "cpu" or batch_sizes.dtype != np.int64:
             batch_sizes = batch_sizes.to("cpu").long()
         if batch_sizes.ndim != 1:
@@ -180,8 +180,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         b_idx = order[b_idx]      # read straight from the caller's order: no sorted copy
     index = (b_idx, t_idx) if batch_first else (t_idx, b_idx)
     data = input[tuple(_to_device(i, input) for i in index)]
-    batch_sizes = Tensor(mask.sum(1).astype(np.int64), device="cpu")
-    sorted_indices = None if order is None else Tensor(order.astype(np.int64), device=input.device)
+    batch_sizes = Tensor._from_data(mask.sum(1).astype(np.int64), device="cpu")
+    sorted_indices = None if order is None else Tensor._from_data(order.astype(np.int64), device=input.device)
     return PackedSequence(data, batch_sizes, sorted_indices, None)
 
 
@@ -220,11 +220,11 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         if unsorted is not None:
             perm = np.argsort(sequence.sorted_indices.numpy())
             fill = fill[perm] if batch_first else fill[:, perm]
-        padded = padded + Tensor(_to_device(fill, data), device=data.device)
+        padded = padded + Tensor._from_data(_to_device(fill, data), device=data.device)
     lengths = sequence._lengths()
     if unsorted is not None:
         lengths = lengths[unsorted.numpy()]
-    return padded, Tensor(lengths, device="cpu")
+    return padded, Tensor._from_data(lengths, device="cpu")
 
 
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
@@ -259,7 +259,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     if padding_value != 0:
         fill = np.full(shape[:2] + (1,) * (first.ndim - 1), padding_value, first.dtype)
         fill[index] = 0
-        padded = padded + Tensor(_to_device(fill, data), device=data.device)
+        padded = padded + Tensor._from_data(_to_device(fill, data), device=data.device)
     return padded
 
 
