@@ -389,3 +389,58 @@ def test_pytorch_state_dict_loads_and_continues_identically():
         opt.step(make_closure(opt, params, "mlp", tg))
         for p, q in zip(params, tparams):
             np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=0, atol=1e-10)
+
+
+def test_lstm_cell_sequence_model_trains_as_in_pytorch():
+    # the shape of PyTorch's time-sequence-prediction example: two LSTMCells and a Linear stepped
+    # over a sine wave, trained with L-BFGS; the same weights give the same losses and parameters
+    torch = pytest.importorskip("torch")
+    rng_data = np.random.default_rng(0)
+    T, batch, hidden = 8, 3, 5
+    wave = np.sin(np.arange(T + 1)[None, :] / 3.0 + rng_data.uniform(0, 6, (batch, 1)))
+
+    def build(lib, lib_nn):
+        class Sequence(lib_nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm1 = lib_nn.LSTMCell(1, hidden, dtype=lib.float64)
+                self.lstm2 = lib_nn.LSTMCell(hidden, hidden, dtype=lib.float64)
+                self.linear = lib_nn.Linear(hidden, 1, dtype=lib.float64)
+
+            def forward(self, x):
+                h1 = c1 = h2 = c2 = lib.zeros(x.shape[0], hidden, dtype=lib.float64)
+                outputs = []
+                for t in range(x.shape[1]):
+                    h1, c1 = self.lstm1(x[:, t:t + 1], (h1, c1))
+                    h2, c2 = self.lstm2(h1, (h2, c2))
+                    outputs.append(self.linear(h2))
+                return lib.cat(outputs, 1)
+        return Sequence()
+
+    ours, theirs = build(tg, tg.nn), build(torch, torch.nn)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    results = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)      # tiny ops: PyTorch's thread pool would only wait on busy cores
+    try:
+        for model, lib, opt_class in ((ours, tg, optim.LBFGS), (theirs, torch, torch.optim.LBFGS)):
+            results.append(_train_two_steps(model, lib, opt_class, wave))
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-10)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=0, atol=1e-10, err_msg=name)
+
+
+def _train_two_steps(model, lib, opt_class, wave):
+    x, y = lib.tensor(wave[:, :-1]), lib.tensor(wave[:, 1:])
+    opt = opt_class(model.parameters(), lr=0.8, max_iter=4)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    return [float(opt.step(closure).detach().numpy()) for _ in range(2)]
+

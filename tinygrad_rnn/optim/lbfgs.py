@@ -18,11 +18,6 @@ from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_hyper
 
-# What ``state`` keeps between steps (on the first parameter, as PyTorch does). Flat vectors are
-# Tensors on the parameters' device; ro, al, H_diag, t and prev_loss are Python floats.
-_STATE_KEYS = ("func_evals", "n_iter", "d", "t", "old_dirs", "old_stps", "ro", "H_diag",
-               "prev_flat_grad", "prev_loss", "al")
-
 
 # ----------------------------------------------------------------------------- line search
 
@@ -75,8 +70,8 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
         f_new, g_new = evaluate(step)
         return _Point(step, f_new, g_new, float(xp.dot(g_new, d)))
 
-    start, prev, new = _Point(0, f, g, gtd), None, trial(t)
-    prev = start
+    start = _Point(0, f, g, gtd)
+    prev, new = start, trial(t)
     bracket = None
     tries = 0
     # 1. bracketing: step further out until the loss rises or the slope turns
@@ -167,7 +162,8 @@ class LBFGS(Optimizer):
     Returns the loss of the first closure call (before any update). Only one parameter group is
     allowed, and all parameters must be on one device. State (on the first parameter, under
     PyTorch's keys): ``func_evals``, ``n_iter``, ``d``, ``t``, ``old_dirs`` (the y_i),
-    ``old_stps`` (the s_i), ``ro``, ``al``, ``H_diag``, ``prev_flat_grad``, ``prev_loss``.
+    ``old_stps`` (the s_i), ``ro``, ``al``, ``H_diag``, ``prev_flat_grad``, ``prev_loss``: the
+    vectors are Tensors on the parameters' device, the scalars Python floats.
     """
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
