@@ -11,7 +11,7 @@ import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.transformer import _detect_is_causal_mask
-from tinygrad_rnn.testing import gradcheck
+from tinygrad_rnn.testing import gradcheck, gradgradcheck
 
 L, S, N, E, H = 4, 5, 2, 6, 2
 
@@ -310,6 +310,16 @@ def test_encoder_and_decoder_layer_input_gradients_match_finite_differences():
     x, mem = t64(rng.normal(size=(3, 2, 4)), True), t64(rng.normal(size=(4, 2, 4)), True)
     assert gradcheck(lambda x: enc(x, src_mask=mask), x)
     assert gradcheck(lambda x, mem: dec(x, mem, tgt_mask=mask), x, mem)
+
+
+def test_attention_second_derivatives_match_finite_differences():
+    rng = np.random.default_rng(19)
+    q, k, v = (t64(rng.normal(size=s), requires_grad=True) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 3)))
+    keep = tg.tensor(rng.random((3, 5)) > 0.3)
+    assert gradgradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=keep), q, k, v)
+    layer = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, dtype=tg.float64)
+    mask = nn.Transformer.generate_square_subsequent_mask(3, dtype=tg.float64)
+    assert gradgradcheck(lambda x: layer(x, src_mask=mask), t64(rng.normal(size=(3, 2, 4)), True))
 
 
 # ----------------------------------------------------------------------------- dropout

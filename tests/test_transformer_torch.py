@@ -188,6 +188,27 @@ def test_queries_with_no_key_left_match_pytorch():
         assert np.isnan(a.numpy()[:, 0]).all() == need_weights
 
 
+def test_functional_multi_head_attention_with_static_keys_matches_pytorch():
+    rng = np.random.default_rng(3)
+    q = pair(rng.normal(size=(L, N, E)))
+    kv = pair(rng.normal(size=(S, N, E)))
+    static_k, static_v = pair(rng.normal(size=(N * H, S, E // H))), pair(rng.normal(size=(N * H, S, E // H)))
+    w_in, b_in = pair(rng.normal(size=(3 * E, E)) * 0.3), pair(rng.normal(size=3 * E))
+    w_out, b_out = pair(rng.normal(size=(E, E)) * 0.3), pair(rng.normal(size=E))
+    mask = pair(_float_mask(rng, (L, S)), requires_grad=False)
+    outs = []
+    for i, f in ((0, F.multi_head_attention_forward), (1, TF.multi_head_attention_forward)):
+        outs.append(f(q[i], kv[i], kv[i], E, H, w_in[i], b_in[i], None, None, False, 0.0, w_out[i], b_out[i],
+                      attn_mask=mask[i], static_k=static_k[i], static_v=static_v[i]))
+    close(outs[0][0], outs[1][0])
+    close(outs[0][1], outs[1][1])
+    g = rng.normal(size=(L, N, E))
+    (outs[0][0] * tg.tensor(g)).sum().backward()
+    (outs[1][0] * torch.tensor(g)).sum().backward()
+    for a, b in (q, static_k, static_v, w_in, b_in, w_out, b_out):
+        close(a.grad, b.grad)
+
+
 # ----------------------------------------------------------------------------- scaled_dot_product_attention
 
 SDPA_CASES = {
