@@ -75,17 +75,19 @@ NAMESPACES = {
         CrossEntropyLoss Dropout Dropout2d ELU Embedding Flatten GELU GLU GRU GRUCell GroupNorm
         Hardsigmoid Hardswish Hardtanh HuberLoss Identity KLDivLoss L1Loss LSTM LSTMCell LayerNorm
         LeakyReLU Linear LogSigmoid LogSoftmax MSELoss MaxPool1d MaxPool2d MaxUnpool2d Mish Module
-        ModuleDict ModuleList NLLLoss PairwiseDistance Parameter ParameterDict ParameterList RNN
-        RNNCell RNNCellBase ReLU ReLU6 SELU Sequential SiLU Sigmoid SmoothL1Loss Softmax Softmin
-        Softplus Softsign Tanh Tanhshrink Threshold Unflatten
+        ModuleDict ModuleList MultiheadAttention NLLLoss PairwiseDistance Parameter ParameterDict
+        ParameterList RNN RNNCell RNNCellBase ReLU ReLU6 SELU Sequential SiLU Sigmoid SmoothL1Loss
+        Softmax Softmin Softplus Softsign Tanh Tanhshrink Threshold Transformer TransformerDecoder
+        TransformerDecoderLayer TransformerEncoder TransformerEncoderLayer Unflatten
     """),
     "nn.functional": _names("""
         adaptive_avg_pool2d adaptive_max_pool2d avg_pool1d avg_pool2d batch_norm binary_cross_entropy
         binary_cross_entropy_with_logits celu conv1d conv2d conv_transpose1d conv_transpose2d
         cosine_similarity cross_entropy dropout dropout2d elu embedding fold gelu glu group_norm
         hardsigmoid hardswish hardtanh huber_loss kl_div l1_loss layer_norm leaky_relu linear
-        log_softmax logsigmoid max_pool1d max_pool2d max_unpool2d mish mse_loss nll_loss normalize
-        one_hot pad pairwise_distance relu relu6 selu sigmoid silu smooth_l1_loss softmax softmin softplus
+        log_softmax logsigmoid max_pool1d max_pool2d max_unpool2d mish mse_loss
+        multi_head_attention_forward nll_loss normalize one_hot pad pairwise_distance relu relu6
+        scaled_dot_product_attention selu sigmoid silu smooth_l1_loss softmax softmin softplus
         softsign tanh tanhshrink threshold unfold
     """),
     "nn.init": _names("""
@@ -97,7 +99,7 @@ NAMESPACES = {
         PackedSequence invert_permutation pack_padded_sequence pack_sequence pad_packed_sequence
         pad_sequence unpack_sequence unpad_sequence
     """),
-    "optim": _names("Adadelta Adagrad Adam AdamW Adamax NAdam Optimizer RAdam RMSprop SGD"),
+    "optim": _names("Adadelta Adagrad Adam AdamW Adamax LBFGS NAdam Optimizer RAdam RMSprop SGD"),
     "optim.lr_scheduler": _names("""
         ChainedScheduler ConstantLR CosineAnnealingLR CosineAnnealingWarmRestarts CyclicLR
         ExponentialLR LRScheduler LambdaLR LinearLR MultiStepLR MultiplicativeLR OneCycleLR

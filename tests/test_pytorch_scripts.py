@@ -374,8 +374,7 @@ def time_sequence_data():
     return dict(DATA=np.sin(x / 2.0))
 
 
-# recorded from PyTorch 2.13 (CPU) running TIME_SEQUENCE on time_sequence_data(); written before
-# tinygrad_rnn had optim.LBFGS, to hold it to PyTorch's numbers when it arrives
+# recorded from PyTorch 2.13 (CPU) running TIME_SEQUENCE on time_sequence_data()
 TIME_SEQUENCE_RECORDED = {
     "losses": [0.5211519952498799, 0.5059523940571037, 0.49626988240745107, 0.49483621541746386,
                0.4925284013367897, 0.4873023510527732, 0.47952521633830414, 0.464894607188417,
@@ -398,19 +397,11 @@ TIME_SEQUENCE_RECORDED = {
 }
 
 
-def _needs_lbfgs():
-    # optim.LBFGS is being written on another branch; drop this guard once it is merged
-    if not hasattr(tinygrad_rnn.optim, "LBFGS"):
-        pytest.skip("tinygrad_rnn.optim.LBFGS is not there yet")
-
-
 def test_time_sequence_lbfgs_matches_pytorch():
-    _needs_lbfgs()
     _against_pytorch(TIME_SEQUENCE, **time_sequence_data())
 
 
 def test_time_sequence_lbfgs_matches_recorded_values():
-    _needs_lbfgs()
     assert_same(run_script(TIME_SEQUENCE, "tinygrad_rnn", **time_sequence_data()),
                 TIME_SEQUENCE_RECORDED)
 

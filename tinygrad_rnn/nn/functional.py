@@ -471,3 +471,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     (``keepdim``: (N, 1)); ``eps`` keeps the gradient defined when x1 = x2."""
     ndim = max(x1.ndim, x2.ndim)
     return (x1 - x2 + eps).norm(p, ndim - 1 if ndim else 0, keepdim)
+
+
+# attention lives in its own file; imported last because it builds on the functions above
+from .attention_functions import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
