@@ -566,8 +566,10 @@ class Tensor:
     def __rmul__(self, o): return self._bin(ops.Mul, o, True)
     def __truediv__(self, o): return self._div(o)
     def __rtruediv__(self, o): return self._div(o, True)
-    def __pow__(self, o): return ops.power(self, o)
-    def __rpow__(self, o): return ops.power(self, o, True)
+    def __pow__(self, o):       # integer and bool bases have rules of their own (ops.power)
+        return self._bin(ops.Pow, o) if self.data.dtype.kind == "f" else ops.power(self, o)
+    def __rpow__(self, o):
+        return self._bin(ops.Pow, o, True) if self.data.dtype.kind == "f" else ops.power(self, o, True)
     def __matmul__(self, o): return ops.matmul(self, o)
     def __rmatmul__(self, o): return ops.matmul(o, self)
     def __neg__(self):

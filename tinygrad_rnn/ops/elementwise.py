@@ -139,7 +139,8 @@ def _int_pow(xp, x, y):
 
 def power(x, y, reflected=False):
     """``x ** y`` (``y ** x`` when ``reflected``) for a Tensor ``x``: ``Pow`` with PyTorch's rules
-    for integers and bools checked first (float tensors, the common case, skip them)."""
+    for integers and bools checked first (float tensors, the common case, skip them; Tensor's
+    ``**`` calls this only for the others)."""
     if x.data.dtype.kind in "biu":
         y = y.item() if hasattr(y, "item") and not _is_tensor(y) and getattr(y, "ndim", 0) == 0 else y
         y_bool = isinstance(y, bool) or (_is_tensor(y) and y.dtype.kind == "b")

@@ -106,11 +106,11 @@ def _scaled_sq_mean(name, x, dim, unbiased, keepdim, correction, np_style):
         raise OpError(f"{name}: std and var only support floating point and complex dtypes, got "
                       f"{x.dtype}; convert with .float() first")
     xp = Function.xp(x.data)
-    ones = xp.ones(_kept_shape(x.shape, dims), x.dtype)     # the scales of an empty x
-    scale0 = xp.max(xp.abs(x.data), axis=dims, keepdims=True) if x.data.size else ones
+    scale0 = xp.max(xp.abs(x.data), axis=dims, keepdims=True) if x.data.size else \
+        xp.ones(_kept_shape(x.shape, dims), x.dtype)        # an empty x: scales of the kept shape
     scale0 = const(xp.where(xp.isfinite(scale0) & (scale0 > 0), scale0, 1).astype(x.dtype), x)
     d = x - mean(x / scale0, dims, keepdim=True) * scale0
-    s = xp.max(xp.abs(d.data), axis=dims, keepdims=True) if d.data.size else ones
+    s = xp.max(xp.abs(d.data), axis=dims, keepdims=True) if d.data.size else scale0.data
     s = xp.where(xp.isfinite(s) & (s > 0), s, 1).astype(x.dtype)
     ds = d / const(s, x)
     q = Sum.apply(ds * ds, dims, keepdim) / builtins.max(_count(x, dims) - correction, 0)
