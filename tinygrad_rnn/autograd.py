@@ -195,6 +195,27 @@ class OpError(ValueError, RuntimeError):
     It is both a ValueError and a RuntimeError, so PyTorch habits (``except RuntimeError``) work."""
 
 
+# Errors whose Python kind matters keep it: ``except IndexError`` (and the iteration protocol)
+# catches an out-of-range index, ``except OpError`` catches it too.
+
+class OpIndexError(OpError, IndexError):
+    """An index or dim out of range (PyTorch raises IndexError there)."""
+
+
+class OpTypeError(OpError, TypeError):
+    """An argument of the wrong type, such as a float where a dim must be an int."""
+
+
+class OpNotImplementedError(OpError, NotImplementedError):
+    """An op that PyTorch does not implement for a dtype (``matmul`` of bool tensors)."""
+
+
+def _kept_kind(e):
+    """The OpError class that keeps the kind of ``e`` (an error raised inside a forward)."""
+    return OpIndexError if isinstance(e, IndexError) else OpTypeError if isinstance(e, TypeError) \
+        else OpError
+
+
 def _inplace_error(op, saved, now, then):
     shape = "x".join(str(n) for n in saved.shape) or "scalar"
     return RuntimeError(
@@ -374,7 +395,7 @@ class Function:
         except OpError:
             raise
         except (ValueError, TypeError, IndexError) as e:
-            raise OpError(f"{op_name(cls)}: {e} (inputs: {describe(args)})") from e
+            raise _kept_kind(e)(f"{op_name(cls)}: {e} (inputs: {describe(args)})") from e
         except AttributeError as e:
             if "ndarray" in str(e):
                 raise AttributeError(

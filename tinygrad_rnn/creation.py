@@ -1,11 +1,13 @@
 """Tensor factories: tensor, zeros, ones, full, *_like, arange, linspace, eye."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from . import backend, dtypes
+from .autograd import OpError
 from .tensor import Tensor, as_dtype
 
 
@@ -67,10 +69,23 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     """``arange(5)`` -> 0..4; integer arguments give int64, any float gives float32."""
     if end is None:
         start, end = 0, start
+    _check_range(start, end, step)
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = np.int64 if ints else dtypes.DEFAULT_FLOAT
     return _make(lambda xp, dt: xp.arange(start, end, step).astype(dt), dtype, device, requires_grad)
+
+
+def _check_range(start, end, step):
+    """PyTorch refuses a range that can hold no element by the sign of its step (NumPy returns an
+    empty array): ``arange(0, 5, -1)`` is more likely a bug than a request for nothing."""
+    where = f"(start={start}, end={end}, step={step})"
+    if step == 0:
+        raise OpError(f"arange: step must be nonzero {where}")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise OpError(f"arange: unsupported range: {start} -> {end} {where}")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise OpError(f"arange: upper bound and lower bound inconsistent with step sign {where}")
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):

@@ -13,6 +13,7 @@ only matters when its category is higher than everything above it, so
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -140,3 +141,23 @@ def fit_scalar(value, dtype):
         if not fits(value, dtype):
             return np.array(value % 2 ** 64, dtype=np.uint64).astype(dtype)[()].item()
     return value
+
+
+def overflows(value, dtype) -> bool:
+    """True when PyTorch refuses to convert the Python number ``value`` to ``dtype`` ("value cannot
+    be converted to type int8_t without overflow"): an integer must fit an integer dtype, except
+    that an unsigned one also takes negatives down to -max (they wrap: -1 is 255 in uint8); a float
+    must be finite and in range for an integer dtype, and in range, inf or nan for a float dtype."""
+    if dtype.kind == "b" or isinstance(value, bool):
+        return False
+    if dtype.kind in "iu":
+        lo, hi = _bounds(dtype)
+        if isinstance(value, numbers.Integral):
+            return value > hi or value < (-hi if dtype.kind == "u" else lo)
+        v = float(value)
+        return not (math.isfinite(v) and lo <= v <= hi)
+    try:
+        v = float(value)
+    except OverflowError:           # an integer beyond any float
+        return True
+    return math.isfinite(v) and abs(v) > float(np.finfo(dtype).max)

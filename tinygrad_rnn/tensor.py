@@ -489,11 +489,17 @@ class Tensor:
                                "operation. Wrap parameter updates in `with no_grad():` as optimizers "
                                "do, or change a .clone() of it.")
         base = self._base
-        if record and base is not None:
+        # a view whose base requires grad, also one taken in no_grad mode or before requires_grad_
+        # was set: changing it would change the base behind the graph's back
+        if base is not None and (record or base._requires_grad and is_grad_enabled()):
             if base._requires_grad and base.grad_fn is None:
                 raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used "
                                    "in an in-place operation. Wrap the change in `with no_grad():`, "
                                    "or change a .clone() of the view.")
+            if not record:
+                raise RuntimeError(f"{op}: A view was created in no_grad mode and is being modified "
+                                   "inplace with grad mode enabled. Take the view with grad mode on, "
+                                   "or make the change inside `with no_grad():`.")
             raise RuntimeError(f"{op}: changing a view of a tensor that is part of the graph in place "
                                "is not supported; index the base tensor in one step "
                                "(x[i, j] = v rather than x[i][j] = v) or change a .clone() of the view.")
@@ -655,8 +661,10 @@ class Tensor:
     def __rmul__(self, o): return self._bin(ops.Mul, o, True)
     def __truediv__(self, o): return self._div(o)
     def __rtruediv__(self, o): return self._div(o, True)
-    def __pow__(self, o): return self._bin(ops.Pow, o)
-    def __rpow__(self, o): return self._bin(ops.Pow, o, True)
+    def __pow__(self, o):       # integer and bool bases have rules of their own (ops.power)
+        return self._bin(ops.Pow, o) if self.array.dtype.kind == "f" else ops.power(self, o)
+    def __rpow__(self, o):
+        return self._bin(ops.Pow, o, True) if self.array.dtype.kind == "f" else ops.power(self, o, True)
     def __matmul__(self, o): return ops.matmul(self, o)
     def __rmatmul__(self, o): return ops.matmul(o, self)
     def __neg__(self):
@@ -687,8 +695,8 @@ class Tensor:
     def logical_or(self, o): return self._bin(ops.LogicalOr, o)
     def logical_xor(self, o): return self._bin(ops.LogicalXor, o)
 
-    def add(self, o): return self + o
-    def sub(self, o): return self - o
+    def add(self, o, *, alpha=1): return self + _times_alpha("add", self, o, alpha)
+    def sub(self, o, *, alpha=1): return self - _times_alpha("sub", self, o, alpha)
     def mul(self, o): return self * o
     def div(self, o, *, rounding_mode=None):
         if rounding_mode is None:
@@ -742,8 +750,10 @@ class Tensor:
     def where(self, condition, other): return ops.where(condition, self, other)
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim=False, **np_style): return ops.sum(self, dim, keepdim, **np_style)
-    def mean(self, dim=None, keepdim=False, **np_style): return ops.mean(self, dim, keepdim, **np_style)
+    def sum(self, dim=None, keepdim=False, *, dtype=None, **np_style):
+        return ops.sum(self, dim, keepdim, dtype=dtype, **np_style)
+    def mean(self, dim=None, keepdim=False, *, dtype=None, **np_style):
+        return ops.mean(self, dim, keepdim, dtype=dtype, **np_style)
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, **np_style):
         return ops.var(self, dim, unbiased, keepdim, correction, **np_style)
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, **np_style):
@@ -1006,6 +1016,16 @@ class Tensor:
 
 def _needs_grad(x):
     return isinstance(x, Tensor) and x._requires_grad
+
+
+def _times_alpha(op, x, other, alpha):
+    """``alpha * other`` for ``add``/``sub(other, alpha=)``; a float alpha needs a float result, as
+    in PyTorch (an integer result cannot hold the scaled values)."""
+    if isinstance(alpha, float) and x.array.dtype.kind != "f" and not (isinstance(other, float) or (
+            isinstance(other, Tensor) and other.array.dtype.kind == "f")):
+        raise OpError(f"{op}: For integral input tensors, argument alpha must not be a floating point "
+                      f"number (alpha={alpha}, a tensor of dtype {x.dtype})")
+    return other if alpha == 1 else other * alpha
 
 
 def _dead_ref():

@@ -362,6 +362,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                           f"channels in input, but got {name} of shape {tuple(t.shape)} and input of "
                           f"shape {tuple(input.shape)}")
     group_size = c // num_groups * math.prod(input.shape[2:])
+    if n * group_size == 1:     # PyTorch refuses this, in eval mode too: one sample, one value a group
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{list(input.shape)} (group_norm with num_groups={num_groups}: one value "
+                         f"per group)")
     x = input.reshape(n, num_groups, group_size)
     centred = x - x.mean(2, keepdim=True)
     var = (centred * centred).mean(2, keepdim=True)

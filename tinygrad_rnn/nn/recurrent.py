@@ -130,6 +130,9 @@ class RNNCellBase(Module):
         if input.ndim not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
         for k, s in enumerate(states):
+            if s is not None and not isinstance(s, Tensor):
+                raise TypeError(f"{name}: {what[k]} must be a Tensor, got {type(s).__name__}"
+                                + (" (only the LSTMCell takes a tuple (h, c))" if len(states) == 1 else ""))
             if s is not None and s.ndim not in (1, 2):
                 raise ValueError(f"{name}: Expected {what[k]} to be 1D or 2D, got {s.ndim}D instead")
         batched = input.ndim == 2
@@ -366,6 +369,9 @@ class RNNBase(Module):
         w0 = self.weight_ih_l0
         if lstm and hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError(f"{kind}: hx must be a tuple (h_0, c_0) of two tensors, got {type(hx).__name__}")
+        if not lstm and hx is not None and not isinstance(hx, Tensor):
+            raise TypeError(f"{kind}: hx must be a Tensor h_0, got {type(hx).__name__} (only the LSTM "
+                            f"takes a tuple (h_0, c_0))")
         states = None if hx is None else (list(hx) if lstm else [hx])
         packed = isinstance(input, PackedSequence)
         sorted_indices = unsorted_indices = None
@@ -397,6 +403,9 @@ class RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]}")
+        if not packed and x.shape[0] == 0:
+            raise RuntimeError(f"{kind}: Expected sequence length to be larger than 0 in RNN (input of "
+                               f"shape {tuple(input.shape)})")
         if packed:
             batch_sizes = tuple(int(b) for b in batch_sizes_t.tolist())
             B = batch_sizes[0]

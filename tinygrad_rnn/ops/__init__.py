@@ -7,7 +7,7 @@ from .elementwise import (Abs, Add, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXo
                           Elu, Equal, Erf, Exp, Greater, GreaterEqual, LeakyRelu, Less, LessEqual,
                           Log, LogicalAnd, LogicalNot, LogicalOr, LogicalXor, Maximum, Minimum, Mul,
                           Neg, NotEqual, Pow, Relu, Sigmoid, Sign, Sin, Softplus, Sqrt, Sub, Tanh,
-                          TruncDivide, Where, clamp, erf_array, gelu, where)
+                          TruncDivide, Where, clamp, erf_array, gelu, power, where)
 from .linalg import Matmul, matmul
 from .reduce import (Amax, Amin, ArgMax, ArgMin, LogSoftmax, Softmax, Sum, SumTo, amax, amin, argmax,
                      argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum, sum_to_size, var)

@@ -1,18 +1,23 @@
 """Helpers every op shares: dim normalisation and constants. One place each, called everywhere."""
 from __future__ import annotations
 
-from ..autograd import OpError
+import operator
+
+from ..autograd import OpError, OpIndexError, OpTypeError
 from ..tensor import Tensor
 
 
 def normalize_dim(op, dim, ndim):
-    """A possibly negative dim -> 0..ndim-1, with an error naming the op."""
+    """A possibly negative dim -> 0..ndim-1, with an error naming the op. A 0-d tensor takes
+    dims -1 and 0 (PyTorch); a float is a TypeError and a dim out of range an IndexError, as there."""
     try:
-        d = int(dim)
+        d = operator.index(dim)
     except TypeError:
-        raise OpError(f"{op}: dim must be an int, got {dim!r}") from None
-    if not -max(ndim, 1) <= d < max(ndim, 1):
-        raise OpError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimension(s)")
+        raise OpTypeError(f"{op}: dim must be an int, got {dim!r}") from None
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise OpIndexError(f"{op}: dim {d} is out of range (expected to be in range of [{-n}, {n - 1}], "
+                           f"but got {d}) for a tensor with {ndim} dimension(s)")
     return d % ndim if ndim else 0
 
 

@@ -221,7 +221,8 @@ class Conv(Function):
         if g == 1:
             out = xp.matmul(w.reshape(w.shape[0], -1), cols)         # (O, K) @ (N, K, L)
         else:
-            out = xp.matmul(_grouped_weight(w, g), cols.reshape(n, g, -1, cols.shape[-1]))
+            grouped = cols.reshape(n, g, cols.shape[1] // g, cols.shape[-1])   # N may be 0: no -1
+            out = xp.matmul(_grouped_weight(w, g), grouped)
         out = out.reshape((n, w.shape[0]) + geo.out)
         if b is not None:
             out += b.reshape(-1, 1, 1)
@@ -252,10 +253,11 @@ class ConvTranspose(Function):
         xp = ctx.xp(g, w)
         n, groups, o = g.shape[0], geo.groups, w.shape[0]
         c = w.shape[1] * groups
-        gm = g.reshape(n, groups, o // groups, -1)                      # (N, groups, O/g, L)
+        L = g.shape[2] * g.shape[3]         # sizes spelled out: N may be 0, where -1 is ambiguous
+        gm = g.reshape(n, groups, o // groups, L)                       # (N, groups, O/g, L)
         wt = _grouped_weight(w, groups).transpose(0, 2, 1)             # (groups, K/g, O/g)
         cols = xp.matmul(wt, gm) if groups > 1 else xp.matmul(wt[0], gm[:, 0])
-        out = col2im(xp, cols.reshape(n, -1, gm.shape[-1]), geo, c)
+        out = col2im(xp, cols.reshape(n, c * geo.kernel[0] * geo.kernel[1], L), geo, c)
         if b is not None:
             out += b.reshape(-1, 1, 1)
         ctx.geo = geo
@@ -288,9 +290,9 @@ class ConvWeight(Function):
         c = x.shape[1]
         # one product per sample and group, (O/g, L) @ (L, K/g), summed over the batch; stacked
         # 3-D so that NumPy hands every product to BLAS
-        gm = g.reshape(n * groups, o // groups, -1)
-        cm = cols.reshape(n * groups, -1, cols.shape[-1])
-        dw = xp.matmul(gm, cm.transpose(0, 2, 1)).reshape(n, groups, o // groups, -1).sum(0)
+        gm = g.reshape(n * groups, o // groups, g.shape[2] * g.shape[3])    # N may be 0: no -1
+        cm = cols.reshape(n * groups, cols.shape[1] // groups, cols.shape[-1])
+        dw = xp.matmul(gm, cm.transpose(0, 2, 1)).reshape(n, groups, o // groups, cm.shape[1]).sum(0)
         ctx.geo = geo
         ctx.save_for_backward(x, g)
         return dw.reshape((o, c // groups) + geo.kernel)

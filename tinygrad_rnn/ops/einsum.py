@@ -25,7 +25,7 @@ from __future__ import annotations
 import string
 from collections import Counter
 
-from ..autograd import Function, OpError
+from ..autograd import Function, OpError, OpNotImplementedError
 from ..dtypes import torch_name
 from ..tensor import Tensor
 from .common import const
@@ -215,4 +215,19 @@ def einsum(*args):
             raise OpError(f"einsum(): expected scalar type {torch_name(tensors[0].dtype)} but found "
                           f"{torch_name(t.dtype)} (all operands need one dtype, as in PyTorch)")
     ins, out = _parse(equation, tensors)
+    if tensors[0].dtype.kind == "b":
+        tensors = _bool_operands(ins, out, tensors)
     return Einsum.apply(*_broadcast(ins, tensors), ins=ins, out=out)
+
+
+def _bool_operands(ins, out, tensors):
+    """Bool operands as PyTorch takes them: a dim summed inside one operand sums as int64, a dim
+    contracted between operands is a bool matrix product, which PyTorch does not have (unless
+    there is nothing to compute)."""
+    summed = set().union(*ins) - set(out)
+    shared = sorted(c for c in summed if sum(c in s for s in ins) > 1)
+    if shared and all(t.numel() for t in tensors):
+        raise OpNotImplementedError(f"einsum(): \"bmm\" not implemented for 'Bool' (subscripts "
+                                    f"{', '.join(shared)} contract bool operands; convert them with "
+                                    f".long() or .float() first)")
+    return [t.long() for t in tensors] if summed and not shared else tensors

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
-from ..autograd import Function, OpError
+from ..autograd import Function, OpError, OpNotImplementedError
 from ..tensor import Tensor
 from .common import const
 
@@ -95,7 +95,12 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        out = x ** y
+        try:
+            out = x ** y
+        except ValueError:      # NumPy refuses integers to negative powers; PyTorch gives 0, +-1
+            if not hasattr(y, "dtype"):
+                raise
+            out = _int_pow(ctx.xp(x, y), x, y)
         ctx.save_for_backward(x, y, out)
         return out
 
@@ -120,6 +125,35 @@ class Pow(Function):
             zero = const((xp.asarray(xd) == 0) & (y.array >= 0), y)
             gy = where(zero, 0.0, g * out * log_x)
         return gx, gy
+
+
+def _int_pow(xp, x, y):
+    """Integers to integer powers where some are negative, as C (and PyTorch) define them:
+    1 ** y = 1, (-1) ** y = +-1 by the parity of y, any other base gives 0 (1 / x truncated)."""
+    neg = y < 0
+    out = x ** xp.where(neg, 0, y)
+    odd = (y & 1).astype(bool)
+    special = xp.where(x == 1, 1, xp.where(x == -1, xp.where(odd, -1, 1), 0))
+    return xp.where(neg, special, out).astype(out.dtype, copy=False)
+
+
+def power(x, y, reflected=False):
+    """``x ** y`` (``y ** x`` when ``reflected``) for a Tensor ``x``: ``Pow`` with PyTorch's rules
+    for integers and bools checked first (float tensors, the common case, skip them; Tensor's
+    ``**`` calls this only for the others)."""
+    if x.array.dtype.kind in "biu":
+        y = y.item() if hasattr(y, "item") and not _is_tensor(y) and getattr(y, "ndim", 0) == 0 else y
+        y_bool = isinstance(y, bool) or (_is_tensor(y) and y.dtype.kind == "b")
+        if x.array.dtype.kind == "b" and y_bool:
+            if isinstance(y, bool) and not reflected:   # x ** True is x, x ** False is ones
+                return x.clone() if y else Tensor._make(x.device.xp.ones(x.shape, bool), x.device)
+            raise OpNotImplementedError(f"pow: \"pow\" not implemented for 'Bool' (bool tensors of "
+                                        f"shapes {tuple(x.shape)} and "
+                                        f"{tuple(y.shape) if _is_tensor(y) else ()})")
+        if not reflected and isinstance(y, int) and not isinstance(y, bool) and y < 0:
+            raise OpError(f"pow: Integers to negative integer powers are not allowed. (a tensor of "
+                          f"dtype {x.dtype} to the power {y}; a float exponent gives a float result)")
+    return x._bin(Pow, y, reflected)
 
 
 class Neg(Function):
@@ -484,6 +518,8 @@ def clamp(x, min=None, max=None):
         dt = dtypes.result_type(x.array, *(b.array if _is_tensor(b) else b for b in (min, max)))
         if dt != x.dtype:
             x = x.to(dt)
+        if dt.kind in "iu":
+            min, max = (_int_bound(b, dt) for b in (min, max))
     if _is_tensor(min) or _is_tensor(max):
         # tensor bounds: min(max(x, lo), hi) as choices, so each bound gets the gradient of the
         # places it sets, and x of the places where lo <= x <= hi (PyTorch's rule)
@@ -494,6 +530,17 @@ def clamp(x, min=None, max=None):
             out = where(out > max, max, out)
         return out
     return Clamp.apply(x, min, max)
+
+
+def _int_bound(b, dt):
+    """A Python int bound in an integer dtype, as PyTorch converts it: negatives wrap in an unsigned
+    dtype (-5 is 251 in uint8); what does not fit at all raises."""
+    if _is_tensor(b) or b is None:
+        return b
+    if dtypes.overflows(b, dt):
+        raise OpError(f"clamp: value cannot be converted to type {dtypes.c_name(dt)} without overflow "
+                      f"(bound {b!r} for a tensor of dtype {dt})")
+    return dtypes.fit_scalar(b, dt)
 
 
 def _tie_weights(xp, x, y, first_wins):
@@ -554,6 +601,10 @@ def where(condition, x, y):
         ref = x if _is_tensor(x) else y
         condition = Tensor._from_data(condition, device=ref.device if _is_tensor(ref) else None)
     if condition.dtype.kind != "b":
+        if condition.dtype.name != "uint8":     # uint8 masks: PyTorch's older convention
+            raise OpError(f"where expected condition to be a boolean tensor, but got a tensor with "
+                          f"dtype {dtypes.torch_name(condition.dtype)} (shape "
+                          f"{tuple(condition.shape)}); compare it first, e.g. cond != 0")
         condition = condition != 0
     x = x.item() if hasattr(x, "item") and not _is_tensor(x) and getattr(x, "ndim", 1) == 0 else x
     y = y.item() if hasattr(y, "item") and not _is_tensor(y) and getattr(y, "ndim", 1) == 0 else y

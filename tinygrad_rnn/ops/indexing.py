@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd import Function, OpError
 from ..tensor import Tensor
 from .common import normalize_dim
@@ -238,10 +239,20 @@ def masked_fill(x, mask, value):
             raise OpError(f"masked_fill(): only supports a 0-dimensional value tensor, but got tensor "
                           f"with {value.ndim} dimension(s)")
         if value.dtype != x.dtype:
+            if value.dtype.kind == "f" and x.dtype.kind != "f":
+                _check_fill_value(x, value.item())
             value = value.to(x.dtype)
     else:   # PyTorch casts the number to x's dtype (2.5 fills an integer tensor with 2)
-        value = {"b": bool, "i": int, "u": int}.get(x.dtype.kind, float)(value)
+        _check_fill_value(x, value)
+        value = dtypes.fit_scalar({"b": bool, "i": int, "u": int}.get(x.dtype.kind, float)(value),
+                                  x.dtype)
     return Where.apply(mask, value, x)
+
+
+def _check_fill_value(x, value):
+    if dtypes.overflows(value, x.dtype):
+        raise OpError(f"masked_fill(): value cannot be converted to type {dtypes.c_name(x.dtype)} "
+                      f"without overflow (a tensor of dtype {x.dtype}, value {value!r})")
 
 
 def masked_select(x, mask):

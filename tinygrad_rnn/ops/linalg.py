@@ -4,7 +4,7 @@ Below it: PyTorch's stricter named products (mm, bmm, mv, dot, outer, addmm, bad
 it, and the vector / matrix norms (``VectorNorm`` and its compositions)."""
 from __future__ import annotations
 
-from ..autograd import Function, OpError
+from ..autograd import Function, OpError, OpIndexError, OpNotImplementedError
 from ..dtypes import c_name
 
 
@@ -70,7 +70,20 @@ def matmul(x, y):
     if x.dtype != y.dtype:
         raise OpError(f"expected m1 and m2 to have the same dtype, but got: {c_name(x.dtype)} != "
                       f"{c_name(y.dtype)}")
+    if x.dtype.kind == "b":
+        kernel = ("dot" if x.ndim == 1 else "addmv_impl_cpu") if y.ndim == 1 else \
+            "addmm_impl_cpu_" if x.ndim <= 2 and y.ndim == 2 else "bmm"
+        _no_bool("matmul", kernel, x, y)
     return Matmul.apply(x, y)
+
+
+def _no_bool(op, kernel, x, y):
+    """PyTorch has no bool matrix products; one with nothing to compute (an operand without
+    elements) passes, except a dot product."""
+    if x.dtype.kind == "b" and (kernel == "dot" or (x.numel() and y.numel())):
+        raise OpNotImplementedError(f"{op}: \"{kernel}\" not implemented for 'Bool' (shapes "
+                                    f"{tuple(x.shape)} and {tuple(y.shape)}; convert with .long() or "
+                                    f".float() first)")
 
 
 # ----------------------------------------------------------------------------- PyTorch's named products
@@ -100,6 +113,7 @@ def mm(x, y):
         raise OpError(f"mm: mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} and "
                       f"{y.shape[0]}x{y.shape[1]})")
     _same_dtype("mm", x, y)
+    _no_bool("mm", "addmm_impl_cpu_", x, y)
     return Matmul.apply(x, y)
 
 
@@ -113,6 +127,7 @@ def bmm(x, y):
         raise OpError(f"bmm: Expected size for first two dimensions of batch2 tensor to be: "
                       f"[{x.shape[0]}, {x.shape[2]}] but got: [{y.shape[0]}, {y.shape[1]}].")
     _same_dtype("bmm", x, y)
+    _no_bool("bmm", "bmm", x, y)
     return Matmul.apply(x, y)
 
 
@@ -125,6 +140,7 @@ def mv(x, v):
         raise OpError(f"mv: size mismatch, got input ({x.shape[0]}), mat ({x.shape[0]}x{x.shape[1]}), "
                       f"vec ({v.shape[0]})")
     _same_dtype("mv", x, v, "mat and vec")
+    _no_bool("mv", "addmv_impl_cpu", x, v)
     return Matmul.apply(x, v)
 
 
@@ -139,6 +155,7 @@ def dot(x, y):
     if x.dtype != y.dtype:
         raise OpError(f"dot: expected both vectors to have same dtype, but found {torch_name(x.dtype)} "
                       f"and {torch_name(y.dtype)}")
+    _no_bool("dot", "dot", x, y)
     return Matmul.apply(x, y)
 
 
@@ -175,6 +192,8 @@ def addmm(inp, mat1, mat2, beta=1, alpha=1):
 
 def baddbmm(inp, batch1, batch2, beta=1, alpha=1):
     """beta * inp + alpha * bmm(batch1, batch2); inp broadcasts to (b, n, m)."""
+    if batch1.dtype == batch2.dtype:
+        _no_bool("baddbmm", "baddbmm", batch1, batch2)
     prod = bmm(batch1, batch2)
     _broadcast_check("baddbmm", inp, prod)
     return _add_scaled("baddbmm", inp, prod, beta, alpha)
@@ -274,7 +293,14 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
     # ord 1: sum over rows, then the extreme over columns; ord inf: the other way round
     summed, over = (r, c) if abs(ord) == 1 else (c, r)
     s = A.abs().sum(summed, keepdim=True)
-    out = s.amax(over, keepdim=True) if ord > 0 else s.amin(over, keepdim=True)
+    if s.shape[over] == 0:      # no columns (rows): the largest sum of none is 0, the smallest none
+        if ord < 0:
+            raise OpIndexError(f"linalg.matrix_norm: amin(): Expected reduction dim "
+                               f"{over - (summed < over)} to have non-zero size (ord={ord}, input of "
+                               f"shape {tuple(A.shape)})")
+        out = s.sum(over, keepdim=True)
+    else:
+        out = s.amax(over, keepdim=True) if ord > 0 else s.amin(over, keepdim=True)
     return out if keepdim else out.squeeze((r, c))
 
 

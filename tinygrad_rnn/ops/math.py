@@ -16,8 +16,9 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, OpError
+from ..autograd import Function, OpError, OpNotImplementedError
 from .. import dtypes
+from ..dtypes import c_name
 from ..tensor import Tensor
 from .common import const
 from .elementwise import where
@@ -219,6 +220,11 @@ def lerp(start, end, weight):
     so that weight = 1 gives ``end`` exactly."""
     if start.dtype.kind != "f":
         raise OpError(f"lerp: expected a floating point tensor, got dtype {start.dtype}")
+    # one dtype throughout, as PyTorch (a 0-d weight may differ): no silent promotion
+    for what, t in (("end", end), ("weight", weight)):
+        if _is_tensor(t) and t.dtype != start.dtype and (what == "end" or t.ndim):
+            raise OpError(f"lerp: expected dtype {c_name(start.dtype)} for `{what}` but got dtype "
+                          f"{c_name(t.dtype)}")
     diff = end - start
     if not _is_tensor(weight):
         return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
@@ -301,11 +307,23 @@ def frac(x):
 
 # ----------------------------------------------------------------------------- division with remainder
 
+_KERNEL = {"floor_divide": "div_floor_cpu", "remainder": "remainder_cpu", "fmod": "fmod_cpu"}
+
+
 def _check_integer_divisor(name, x, y):
-    """Integer division by zero has no answer: PyTorch raises, NumPy would quietly give 0."""
+    """Integer division by zero has no answer: PyTorch raises, NumPy would quietly give 0. With no
+    elements there is nothing to divide, so nothing raises. Two bools do not divide (PyTorch)."""
     if _kind(x) in "biu" and _kind(y) in "biu":
-        if bool((y == 0).any()) if hasattr(y, "shape") else y == 0:
+        if _is_bool(x) and _is_bool(y):
+            raise OpNotImplementedError(f"{name}: \"{_KERNEL[name]}\" not implemented for 'Bool' "
+                                        f"(both operands are bool; convert one with .long())")
+        zero = bool((y == 0).any()) if hasattr(y, "shape") else y == 0 and getattr(x, "size", 1) > 0
+        if zero:
             raise ZeroDivisionError(f"{name}: integer division by zero")
+
+
+def _is_bool(a):
+    return a.dtype.kind == "b" if hasattr(a, "dtype") else isinstance(a, bool)
 
 
 class _Remainder(Function):

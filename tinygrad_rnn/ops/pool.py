@@ -455,7 +455,7 @@ class MaxUnpool(Function):
         xp = ctx.xp(x)
         n, c = x.shape[:2]
         out = xp.zeros((n, c, plane), x.dtype)
-        out[index] = x.reshape(n, c, -1)
+        out[index] = x.reshape(n, c, x.shape[2] * x.shape[3])      # N may be 0: no -1
         ctx.index, ctx.in_shape = index, x.shape
         return out
 
@@ -483,6 +483,10 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     if tuple(idx.shape) != tuple(input.shape):
         raise OpError(f"{op}: Expected shape of indices to be same as that of the input tensor "
                       f"({list(input.shape)}) but got indices tensor with shape: {list(idx.shape)}")
+    for d in range(1, input.ndim):
+        if input.shape[d] == 0:
+            raise OpError(f"{op}: Expected input to have non-zero size for non-batch dimensions, but "
+                          f"got {list(input.shape)} with dimension {d} being empty.")
     h, w = input.shape[-2:]
     default = [(n - 1) * s - 2 * p + k for n, s, p, k in zip((h, w), stride, pad, kernel)]
     if output_size is None:
@@ -504,7 +508,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     idx = idx if batched else idx.reshape(1, *idx.shape)
     xp = input.device.xp
     n, c = x.shape[:2]
-    index = (xp.arange(n).reshape(-1, 1, 1), xp.arange(c).reshape(1, -1, 1), idx.reshape(n, c, -1))
+    index = (xp.arange(n).reshape(-1, 1, 1), xp.arange(c).reshape(1, -1, 1), idx.reshape(n, c, h * w))
     y = MaxUnpool.apply(x, index, plane).reshape(n, c, *size)
     return y if batched else y.reshape(*y.shape[1:])
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import builtins
 from collections import namedtuple
 
+import numpy as np
+
 from ..autograd import Function, OpError, sum_to_array
 from .. import dtypes
+from ..dtypes import torch_name
 from .common import const, normalize_dim, normalize_dims
 
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -59,8 +62,11 @@ def sum_to_size(x, *shape):
     return x if tuple(x.shape) == tuple(shape) else SumTo.apply(x, tuple(shape))
 
 
-def sum(x, dim=None, keepdim=False, **np_style):
+def sum(x, dim=None, keepdim=False, *, dtype=None, **np_style):
+    """``dtype``: x is cast to it first (PyTorch's ``sum(dtype=)``)."""
     dims, kd = normalize_dims("sum", dim, x.ndim, np_style)
+    if dtype is not None and x.dtype != dtype:
+        x = x.to(dtype)
     return Sum.apply(x, dims, keepdim if kd is None else kd)
 
 
@@ -72,8 +78,15 @@ def _count(x, dims):
     return n
 
 
-def mean(x, dim=None, keepdim=False, **np_style):
+def mean(x, dim=None, keepdim=False, *, dtype=None, **np_style):
+    """``dtype``: x is cast to it first (PyTorch's ``mean(dtype=)``)."""
     dims, kd = normalize_dims("mean", dim, x.ndim, np_style)
+    if dtype is not None:
+        if np.dtype(dtype).kind != "f":
+            raise OpError(f"mean(): could not infer output dtype. Optional dtype must be either a "
+                          f"floating point or complex dtype. Got: {torch_name(dtype)}")
+        if x.dtype != dtype:
+            x = x.to(dtype)
     if x.dtype.kind != "f":
         x = x.to(dtypes.DEFAULT_FLOAT)
     return Sum.apply(x, dims, keepdim if kd is None else kd) / _count(x, dims)
@@ -90,12 +103,14 @@ def _scaled_sq_mean(name, x, dim, unbiased, keepdim, correction, np_style):
     if correction is None:
         correction = 0 if unbiased is False else 1
     if x.dtype.kind != "f":
-        x = x.to(dtypes.DEFAULT_FLOAT)
+        raise OpError(f"{name}: std and var only support floating point and complex dtypes, got "
+                      f"{x.dtype}; convert with .float() first")
     xp = Function.xp(x.array)
-    scale0 = xp.max(xp.abs(x.array), axis=dims, keepdims=True) if x.array.size else xp.ones((), x.dtype)
+    scale0 = xp.max(xp.abs(x.array), axis=dims, keepdims=True) if x.array.size else \
+        xp.ones(_kept_shape(x.shape, dims), x.dtype)        # an empty x: scales of the kept shape
     scale0 = const(xp.where(xp.isfinite(scale0) & (scale0 > 0), scale0, 1).astype(x.dtype), x)
     d = x - mean(x / scale0, dims, keepdim=True) * scale0
-    s = xp.max(xp.abs(d.array), axis=dims, keepdims=True) if d.array.size else xp.ones((), x.dtype)
+    s = xp.max(xp.abs(d.array), axis=dims, keepdims=True) if d.array.size else scale0.array
     s = xp.where(xp.isfinite(s) & (s > 0), s, 1).astype(x.dtype)
     ds = d / const(s, x)
     q = Sum.apply(ds * ds, dims, keepdim) / builtins.max(_count(x, dims) - correction, 0)
@@ -202,11 +217,19 @@ def _arg(cls, name, x, dim, keepdim, np_style):
     return cls.apply(x, None if dims is None else dims[0], keepdim if kd is None else kd)
 
 
+def _no_bool(name, x):
+    if x.dtype.kind == "b":
+        raise OpError(f"{name}(): does not support bool input (a tensor of shape {tuple(x.shape)}); "
+                      f"convert it with .long() or use .any() / .nonzero()")
+
+
 def argmax(x, dim=None, keepdim=False, **np_style):
+    _no_bool("argmax", x)
     return _arg(ArgMax, "argmax", x, dim, keepdim, np_style)
 
 
 def argmin(x, dim=None, keepdim=False, **np_style):
+    _no_bool("argmin", x)
     return _arg(ArgMin, "argmin", x, dim, keepdim, np_style)
 
 
@@ -216,7 +239,7 @@ def _pick(result, name, x, dim, keepdim, np_style):
     if dim is None and "axis" not in np_style:
         _nonempty(name, x, None)
         return (amax if name == "max" else amin)(x)
-    idx = (argmax if name == "max" else argmin)(x, dim, True, **np_style)
+    idx = _arg(ArgMax if name == "max" else ArgMin, "arg" + name, x, dim, True, np_style)  # bool too
     if x.ndim == 0:
         return result(x, idx)
     from .shape import Getitem

@@ -63,12 +63,13 @@ def view(x, *shape):
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    s, e = normalize_dim("flatten", start_dim, x.ndim), normalize_dim("flatten", end_dim, x.ndim)
     if x.ndim == 0:
         return reshape(x, 1)
-    s, e = normalize_dim("flatten", start_dim, x.ndim), normalize_dim("flatten", end_dim, x.ndim)
     if s > e:
         raise OpError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    return reshape(x, *x.shape[:s], -1, *x.shape[e + 1:])
+    # the size spelled out: with 0 elements elsewhere, a -1 could not be inferred
+    return reshape(x, *x.shape[:s], int(np.prod(x.shape[s:e + 1])), *x.shape[e + 1:])
 
 
 def squeeze(x, dim=None):
@@ -238,6 +239,8 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, g, index, shape):
         ctx.index = index
+        if g.dtype.kind == "b":     # bools do not add: count the hits; any hit is True (PyTorch)
+            return _index_add(ctx.xp(g), g.astype(np.int32), index, shape) > 0
         return _index_add(ctx.xp(g), g, index, shape)
 
     @staticmethod
@@ -352,13 +355,18 @@ def stack(tensors, dim=0):
 
 
 def split(x, split_size_or_sections, dim=0):
+    if x.ndim == 0:
+        raise OpError("split expects at least a 1-dimensional tensor")
     d = normalize_dim("split", dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
-        if step <= 0:
-            raise OpError(f"split: split size must be positive, got {step}")
-        sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
+        if step < 0:
+            raise OpError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step == 0 and n:     # size 0 splits only an empty dim (into itself), as in PyTorch
+            raise OpError(f"split: split_size can only be 0 if dimension size is 0, but got dimension "
+                          f"size of {n}")
+        sizes = [min(step, n - i) for i in range(0, n, step)] if n else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
@@ -367,6 +375,8 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    if x.ndim == 0:
+        raise OpError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise OpError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = x.shape[normalize_dim("chunk", dim, x.ndim)]

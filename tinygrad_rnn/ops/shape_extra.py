@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import OpError
+from ..autograd import OpError, OpIndexError
 from ..tensor import Tensor
 from .common import const, normalize_dim, shape_arg
 from .elementwise import Where
@@ -215,6 +215,8 @@ def diag(x, diagonal=0):
 
 def unflatten(x, dim, sizes):
     """Split dim ``dim`` into ``sizes`` (one of them may be -1): ``(2, 12).unflatten(1, (3, 4))``."""
+    if x.ndim == 0:
+        raise OpIndexError("unflatten: Dimension specified as 0 but tensor has no dimensions")
     d = normalize_dim("unflatten", dim, x.ndim)
     sizes = tuple(int(s) for s in sizes)
     known = int(np.prod([s for s in sizes if s != -1]))
@@ -222,6 +224,8 @@ def unflatten(x, dim, sizes):
             (-1 in sizes and (known == 0 or x.shape[d] % known)):
         raise OpError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
                       f"{d} ({x.shape[d]}) in the input tensor")
+    # the -1 resolved here: reshape could not infer it when another dim holds 0 elements
+    sizes = tuple(x.shape[d] // known if s == -1 else s for s in sizes)
     return reshape(x, *x.shape[:d], *sizes, *x.shape[d + 1:])
 
 
@@ -239,12 +243,16 @@ def unbind(x, dim=0):
 
 def narrow(x, dim, start, length):
     """``length`` elements along ``dim`` from ``start`` (negative: from the end)."""
+    if x.ndim == 0:
+        raise OpError("narrow() cannot be applied to a 0-dim tensor.")
     d = normalize_dim("narrow", dim, x.ndim)
     n = x.shape[d]
     start, length = int(start), int(length)
     if not -n <= start <= n:
-        raise OpError(f"narrow: start ({start}) is out of bounds for dimension {d} of size {n}")
-    start %= n if n else 1
+        raise OpIndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but "
+                           f"got {start}) for dimension {d} of size {n}")
+    if start < 0:
+        start += n
     if length < 0 or start + length > n:
         raise OpError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}).")
     return _narrow_raw(x, d, start, start + length)

@@ -20,7 +20,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, OpError
+from ..autograd import Function, OpError, OpNotImplementedError
 from ..tensor import Tensor
 from .common import normalize_dim
 from .indexing import _grid
@@ -147,6 +147,12 @@ def _check_k(op, k, n, dim, low):
                       f"size {n}")
 
 
+def _no_bool(op, kernel, x):
+    if x.dtype.kind == "b":
+        raise OpNotImplementedError(f"{op}(): \"{kernel}\" not implemented for 'Bool' (a tensor of "
+                                    f"shape {tuple(x.shape)}); convert it with .long() first")
+
+
 def _take(a, dim, start, stop):
     return a[(slice(None),) * dim + (slice(start, stop),)]
 
@@ -154,6 +160,9 @@ def _take(a, dim, start, stop):
 def topk(x, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (``largest=False``: smallest) elements along ``dim``, as ``(values,
     indices)``, in sorted order (also with ``sorted=False``, which PyTorch leaves unspecified)."""
+    if x.dtype.kind == "b":
+        raise OpError(f"topk does not support bool dtypes (a tensor of shape {tuple(x.shape)}); "
+                      f"convert it with .long() first")
     d = normalize_dim("topk", dim, x.ndim)
     _check_k("topk", k, x.shape[d] if x.ndim else 1, d, 0)
     if x.ndim == 0:
@@ -181,6 +190,7 @@ def kthvalue(x, k, dim=-1, keepdim=False):
     _check_k("kthvalue", k, x.shape[d] if x.ndim else 1, d, 1)
     if x.ndim == 0:
         return _zero_dim(x, KthvalueResult)
+    _no_bool("kthvalue", "kthvalue_cpu", x)
     return _select(x, _position(x.array, d, k - 1, False), d, keepdim, KthvalueResult)
 
 
@@ -190,7 +200,9 @@ def median(x, dim=None, keepdim=False):
     if dim is None:
         if x.numel() == 0:
             return Tensor._make(x.device.xp.full((), np.nan, x.dtype), x.device)
+        _no_bool("median", "median_cpu", x)
         return median(x.reshape(-1), 0).values
+    _no_bool("median", "median_out", x)
     d = normalize_dim("median", dim, x.ndim)
     if x.ndim == 0:
         return _zero_dim(x, MedianResult)
