@@ -646,8 +646,39 @@ def test_ddp_unused_parameter_error_and_find_unused_parameters(standin):
         model(tg.ones(1, 2)).sum().backward()
     model = DDP(OneUsed(), find_unused_parameters=True)
     model(tg.ones(1, 2)).sum().backward()
-    assert ("Allreduce", 4, np.int32, "SUM") in [c[:4] for c in w.comm.calls]   # which were used anywhere
+    # which were used anywhere: one all_gather of (forward, backward) numbers and a byte per parameter
+    assert ("Allgather", 16 + 4, np.uint8) in [c[:3] for c in w.comm.calls]
     assert model.module.b.weight.grad is None and model.module.a.weight.grad.tolist() == [[1.0, 1.0]]
+
+
+def other_rank_says(comm, step, backward, flags):
+    """Make rank 1's row of DDP's all_gather read (step, backward, flags); rank 0 is this process."""
+    def allgather(send, recv):
+        recv[0] = send
+        recv[1] = np.concatenate([np.array([step, backward], np.int64).view(np.uint8), np.array(flags, np.uint8)])
+    comm.Allgather = allgather
+
+
+class BothUsed(OneUsed):
+    def forward(self, x):
+        return self.a(x) + self.b(x)
+
+
+def test_ddp_decides_from_every_ranks_row_so_all_ranks_raise_together(standin):
+    w = standin(size=2, rank=0)
+    tg.manual_seed(0)
+    model = DDP(BothUsed())
+    x = tg.ones(1, 2)
+    other_rank_says(w.comm, 1, 1, [3, 3, 0, 0])      # rank 1 got no gradient for b (bit 0: in this pass)
+    with pytest.raises(RuntimeError) as e:
+        model(x).sum().backward()
+    assert "for rank 1: 2 3 (b.weight, b.bias)" in str(e.value) and "for rank 0" not in str(e.value)
+    assert not [c for c in w.comm.calls if c[0] == "Allreduce"]      # nothing averaged
+    other_rank_says(w.comm, 3, 1, [3, 3, 3, 3])      # rank 1 is one synchronised forward ahead
+    with pytest.raises(RuntimeError, match=r"the ranks are out of step, .*\(rank 0: forward 2, backward 1, "
+                                           r"rank 1: forward 3, backward 1;"):
+        model(x).sum().backward()
+    assert not [c for c in w.comm.calls if c[0] == "Allreduce"]
 
 
 def test_ddp_state_dict_has_the_module_prefix_and_the_module_has_none(standin):

@@ -5,7 +5,9 @@ What the scripts check, each against an independent truth (see ddp_check.py): co
 closed forms; parameters after k optimizer steps with N ranks x batch b equal one process trained on
 the concatenated N*b batch (float64, rtol 1e-13), for an MLP and for an LSTM trained with
 truncated BPTT on ``batchify`` shares; ``no_sync()`` accumulation equals one big step; one
-allreduce per bucket; unused parameters; buffers; DistributedSampler shards; a checkpoint written
+allreduce per bucket; two backwards through one forward (``retain_graph=True``) each averaged;
+unused parameters, also on one rank only, and a rank that skips a backward (an error on every
+rank, never a hang or a wrong average); buffers; DistributedSampler shards; a checkpoint written
 atomically by rank 0 under 2 ranks and resumed under 3. Also: a rank that raises, or that exits
 (argparse's error, sys.exit(0)) while another waits for it, ends the whole job within seconds
 naming it, and ``examples/ddp_char_lstm.py --quick`` on 2 ranks reaches char_lstm.py's
