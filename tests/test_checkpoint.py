@@ -232,7 +232,8 @@ def _header(root, version=1, fmt="tinygrad_rnn.checkpoint"):
 _F32 = {"a0": np.zeros(2, np.float32)}
 CRAFTED = [
     # (what, metadata, arrays, the message says)
-    ("version as a string", _header(1, version="1"), {}, "unsupported checkpoint format 'tinygrad_rnn.checkpoint' version '1'"),
+    ("version as a string", _header(1, version="1"), {},
+     "unsupported checkpoint format 'tinygrad_rnn.checkpoint' version '1'"),
     ("version as a bool", _header(1, version=True), {}, "version True"),
     ("a newer version", _header(1, version=2), {}, "version 2 (this reader knows tinygrad_rnn.checkpoint version 1)"),
     ("no version", json.dumps({"format": "tinygrad_rnn.checkpoint", "root": 1}), {}, "version None"),
@@ -256,9 +257,12 @@ CRAFTED = [
      "has requires_grad 'yes', not true or false"),
     ("an int tensor requiring grad", _header({"t": "tensor", "k": "a0", "rg": True}), {"a0": np.arange(3)},
      "has dtype int64 and requires_grad"),
-    ("a tensor of strings", _header({"t": "tensor", "k": "a0"}), {"a0": np.array(["x"])}, "the tensor in array entry 'a0' has dtype <U1"),
-    ("a structured array", _header({"t": "ndarray", "k": "a0"}), {"a0": np.zeros(2, [("f", "i4")])}, "has dtype"),
-    ("a NumPy scalar of shape (3,)", _header({"t": "npscalar", "k": "a0"}), {"a0": np.zeros(3)}, "a NumPy scalar has shape (3,)"),
+    ("a tensor of strings", _header({"t": "tensor", "k": "a0"}), {"a0": np.array(["x"])},
+     "the tensor in array entry 'a0' has dtype <U1"),
+    ("a structured array", _header({"t": "ndarray", "k": "a0"}), {"a0": np.zeros(2, [("f", "i4")])},
+     "the ndarray in array entry 'a0' has dtype"),
+    ("a NumPy scalar of shape (3,)", _header({"t": "npscalar", "k": "a0"}), {"a0": np.zeros(3)},
+     "a NumPy scalar has shape (3,)"),
 ]
 
 

@@ -364,7 +364,8 @@ def _running(pid):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(os, "killpg") or not os.path.isdir("/proc"), reason="needs POSIX process groups and /proc")
+@pytest.mark.skipif(not hasattr(os, "killpg") or not os.path.isdir("/proc"),
+                    reason="needs POSIX process groups and /proc")
 def test_ctrl_c_raises_one_keyboard_interrupt_and_the_workers_exit_quietly(tmp_path):
     script = tmp_path / "ctrl_c.py"
     script.write_text(CTRL_C_SCRIPT)

@@ -26,7 +26,6 @@ caught at the start of a collective, but not while a rank is already blocked in 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import sys
 import threading
 import time
@@ -49,6 +48,7 @@ class Watchdog:
         self.MPI, self.abort_job = MPI, abort
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         self.control = comm.Dup() if self.size > 1 else None
+        self._status = MPI.Status()
         self.calls = [0, 0]         # collectives started: [over MPI, over NCCL]
         self.waiting = None         # (name, number) of the MPI collective the main thread is inside
         self.left = {}              # rank -> [its MPI collectives, its NCCL collectives] when it left
@@ -62,11 +62,13 @@ class Watchdog:
             self._thread.start()
 
     # ------------------------------------------------------------------ the main thread's side
-    @contextlib.contextmanager
     def collective(self, name, gpu=False):
         """``with watchdog.collective("all_reduce"):`` around one collective call: numbers it,
         refuses it when a rank that has left will never join it, and marks this rank as inside it
         (an MPI collective blocks; a GPU one is only queued, so it is not "inside")."""
+        return _Collective(self, name, gpu)
+
+    def _enter(self, name, gpu):
         kind = 1 if gpu else 0
         with self._lock:
             if self._sent is not None:
@@ -74,17 +76,13 @@ class Watchdog:
             number = self.calls[kind] + 1
             if self.size > 1:
                 self._receive()
-                gone = self._never_joins(kind, number)
-                if gone is not None:
-                    raise RuntimeError(self._explain(name, number, gone, kind))
+                if self.left:
+                    gone = self._never_joins(kind, number)
+                    if gone is not None:
+                        raise RuntimeError(self._explain(name, number, gone, kind))
             self.calls[kind] = number
             if not gpu:
                 self.waiting = (name, number)
-        try:
-            yield
-        finally:
-            if not gpu:
-                self.waiting = None
 
     # ------------------------------------------------------------------ the watcher thread
     def _watch(self):
@@ -127,8 +125,8 @@ class Watchdog:
     # ------------------------------------------------------------------ shared (under the lock)
     def _receive(self):
         """Take in every leaving message that has arrived; True if there was one."""
-        MPI, status, got = self.MPI, self.MPI.Status(), False
-        while self.control.Iprobe(source=MPI.ANY_SOURCE, tag=_TAG, status=status):
+        status, got = self._status, False
+        while self.control.Iprobe(source=self.MPI.ANY_SOURCE, tag=_TAG, status=status):
             note = np.zeros(2, np.int64)
             self.control.Recv(note, source=status.Get_source(), tag=_TAG)
             self.left[status.Get_source()] = note.tolist()
@@ -169,6 +167,21 @@ class Watchdog:
         deadline = time.monotonic() + _SEND_WAIT_S
         while not self.MPI.Request.Testall(self._sent) and time.monotonic() < deadline:
             time.sleep(0.001)
+
+
+class _Collective:
+    """The context of one collective call (a class, not a generator: it runs once per call)."""
+    __slots__ = ("dog", "name", "gpu")
+
+    def __init__(self, dog, name, gpu):
+        self.dog, self.name, self.gpu = dog, name, gpu
+
+    def __enter__(self):
+        self.dog._enter(self.name, self.gpu)
+
+    def __exit__(self, *exc):
+        if not self.gpu:
+            self.dog.waiting = None
 
 
 _live: list[Watchdog] = []       # watchdogs whose rank has not left yet
