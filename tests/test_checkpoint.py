@@ -1,8 +1,11 @@
 """tinygrad_rnn.save / load: round trips, safety (no code runs on load), damage, atomic writes."""
+import errno
 import io
+import json
 import math
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -219,6 +222,106 @@ def test_a_missing_file_raises_file_not_found(tmp_path):
         tg.load(tmp_path / "nope")
 
 
+# Crafted metadata: each file is a valid zip archive holding the "__checkpoint__" entry (UTF-8 JSON
+# as bytes, or what the row gives) and the arrays given; every one must be a CheckpointError that
+# names the file and says what is wrong, never a TypeError or RecursionError from deep inside.
+def _header(root, version=1, fmt="tinygrad_rnn.checkpoint"):
+    return json.dumps({"format": fmt, "version": version, "root": root})
+
+
+_F32 = {"a0": np.zeros(2, np.float32)}
+CRAFTED = [
+    # (what, metadata, arrays, the message says)
+    ("version as a string", _header(1, version="1"), {},
+     "unsupported checkpoint format 'tinygrad_rnn.checkpoint' version '1'"),
+    ("version as a bool", _header(1, version=True), {}, "version True"),
+    ("a newer version", _header(1, version=2), {}, "version 2 (this reader knows tinygrad_rnn.checkpoint version 1)"),
+    ("no version", json.dumps({"format": "tinygrad_rnn.checkpoint", "root": 1}), {}, "version None"),
+    ("another format", _header(1, fmt="other"), {}, "unsupported checkpoint format 'other'"),
+    ("deeply nested JSON", '{"root": ' + "[" * 100_000 + "]" * 100_000 + "}", {}, "nested too deeply"),
+    ("deeply nested entries", _header(1).replace('"root": 1', '"root": ' + '{"t": "list", "v": [' * 2000
+                                                   + "1" + "]}" * 2000), {}, "nested too deeply"),
+    ("not UTF-8", b"\xff\xfe{}", {}, "UnicodeDecodeError"),
+    ("not JSON", "{", {}, "JSONDecodeError"),
+    ("a JSON list", "[1, 2]", {}, "it is a JSON list, not an object"),
+    ("no root", json.dumps({"format": "tinygrad_rnn.checkpoint", "version": 1}), {}, "no 'root' entry"),
+    ("metadata as floats", np.zeros(3), {}, "holds float64 of shape (3,), not UTF-8 JSON bytes"),
+    ("an untagged list", _header([1, 2]), {}, "an untagged JSON list"),
+    ("dict items not a list", _header({"t": "dict", "v": 5}), {}, "a dict holds int, not a list of items"),
+    ("a dict item of 3", _header({"t": "dict", "v": [[1, 2, 3]]}), {}, "not a [str or int key, value] pair"),
+    ("a list as a dict key", _header({"t": "dict", "v": [[[1], 2]]}), {}, "not a [str or int key, value] pair"),
+    ("an unknown kind", _header({"t": "set", "v": []}), {}, "unknown entry kind 'set'"),
+    ("a list as an entry name", _header({"t": "tensor", "k": ["a0"]}), _F32, "names its array with ['a0']"),
+    ("a number as a device", _header({"t": "tensor", "k": "a0", "dev": 5}), _F32, "has device 5, not a string"),
+    ("requires_grad as a string", _header({"t": "tensor", "k": "a0", "rg": "yes"}), _F32,
+     "has requires_grad 'yes', not true or false"),
+    ("an int tensor requiring grad", _header({"t": "tensor", "k": "a0", "rg": True}), {"a0": np.arange(3)},
+     "has dtype int64 and requires_grad"),
+    ("a tensor of strings", _header({"t": "tensor", "k": "a0"}), {"a0": np.array(["x"])},
+     "the tensor in array entry 'a0' has dtype <U1"),
+    ("a structured array", _header({"t": "ndarray", "k": "a0"}), {"a0": np.zeros(2, [("f", "i4")])},
+     "the ndarray in array entry 'a0' has dtype"),
+    ("a NumPy scalar of shape (3,)", _header({"t": "npscalar", "k": "a0"}), {"a0": np.zeros(3)},
+     "a NumPy scalar has shape (3,)"),
+]
+
+
+@pytest.mark.parametrize("meta, arrays, says", [c[1:] for c in CRAFTED], ids=[c[0] for c in CRAFTED])
+def test_crafted_metadata_raises_checkpoint_error_naming_the_file_and_the_fault(tmp_path, meta, arrays, says):
+    path = tmp_path / "crafted.ckpt"
+    if isinstance(meta, str):
+        meta = meta.encode()
+    entry = np.frombuffer(meta, np.uint8) if isinstance(meta, bytes) else meta
+    with open(path, "wb") as f:
+        np.savez(f, __checkpoint__=entry, **arrays)
+    with pytest.raises(CheckpointError) as e:
+        tg.load(path)
+    assert str(path) in str(e.value) and says in str(e.value), str(e.value)
+
+
+# ----------------------------------------------------------------------------- where files go
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077], ids=oct)
+def test_a_new_checkpoint_gets_the_permissions_of_any_new_file(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        open(tmp_path / "plain", "wb").close()           # the truth: a plainly created file
+        tg.save({"w": tg.ones(2)}, tmp_path / "ck")
+    finally:
+        os.umask(old)
+    expected = stat.S_IMODE(os.stat(tmp_path / "plain").st_mode)
+    assert expected == 0o666 & ~umask
+    assert stat.S_IMODE(os.stat(tmp_path / "ck").st_mode) == expected
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_replaced_checkpoint_keeps_its_permissions_like_a_truncating_open(tmp_path):
+    tg.save({"step": 1}, tmp_path / "ck")
+    os.chmod(tmp_path / "ck", 0o640)
+    tg.save({"step": 2}, tmp_path / "ck")
+    assert stat.S_IMODE(os.stat(tmp_path / "ck").st_mode) == 0o640
+    assert tg.load(tmp_path / "ck")["step"] == 2
+
+
+def test_saving_into_a_missing_directory_names_it_not_a_temporary_file(tmp_path):
+    path = str(tmp_path / "no" / "such" / "ck")
+    with pytest.raises(FileNotFoundError) as e:
+        tg.save({"step": 1}, path)
+    assert e.value.filename == path and e.value.errno == errno.ENOENT
+    assert f"the directory {str(tmp_path / 'no' / 'such')!r} does not exist" in str(e.value)
+    assert ".tmp" not in str(e.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_saving_onto_a_directory_is_an_error_naming_it(tmp_path):
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError) as e:
+        tg.save({"step": 1}, tmp_path / "d")
+    assert e.value.filename == str(tmp_path / "d")
+    assert os.listdir(tmp_path / "d") == [] and os.listdir(tmp_path) == ["d"]
+
+
 # ----------------------------------------------------------------------------- atomic writes
 
 def test_a_crash_mid_save_leaves_the_previous_checkpoint_and_no_temp_files(tmp_path, monkeypatch):
@@ -288,6 +391,56 @@ def test_sigkill_in_the_middle_of_a_write_leaves_the_previous_checkpoint(tmp_pat
     assert leftovers, "the kill should have landed while the temporary file was being written"
     ck = tg.load(tmp_path / "ck")
     assert ck["step"] == 1 and np.all(ck["w"] == 1.0)
+
+
+def _dead_pid():
+    """The pid of a process that has ended (and been reaped)."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+@pytest.mark.slow
+@needs_sigkill
+def test_the_next_save_removes_the_temporary_file_of_a_killed_save_and_nothing_else(tmp_path):
+    proc = _run_script(tmp_path, """
+        import time, numpy as np, tinygrad_rnn as tg
+        from tinygrad_rnn import serialization
+
+        class Stalling:
+            def __init__(self, f):
+                self.f, self.n = f, 0
+            def write(self, b):
+                self.n += len(b)
+                written = self.f.write(b)
+                if self.n > 4_000_000:                       # the 8 MB array is on disk, not the rest
+                    self.f.flush()
+                    open("midway", "w").close()
+                    time.sleep(60)
+                return written
+            def __getattr__(self, name):
+                return getattr(self.f, name)
+
+        real = serialization._write_archive
+        serialization._write_archive = lambda f, arrays, meta: real(Stalling(f), arrays, meta)
+        tg.save({"step": 1, "w": np.full(1_000_000, 1.0)}, "ck")
+    """)
+    _wait_for(proc, tmp_path / "midway")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    (killed,) = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    host, pid = serialization._HOST, proc.pid
+    assert killed.startswith(f".ck.{host}.{pid}.") and os.path.getsize(tmp_path / killed) > 4_000_000
+    dead = _dead_pid()
+    kept = [f".ck.{host}.{os.getpid()}.0badc0de.tmp",     # a writer that is alive (this process)
+            f".ck.{host}x.{dead}.0badc0de.tmp",            # another machine's (shared file system)
+            f".ck2.{host}.{dead}.0badc0de.tmp",            # another target's
+            f".ck.{host}.{dead}.tmp"]                      # not a name save makes
+    removed = f".ck.{host}.{dead}.0badc0de.tmp"            # a dead writer's, like the killed one
+    for name in kept + [removed]:
+        (tmp_path / name).write_bytes(b"partial")
+    tg.save({"step": 2, "w": np.full(10, 2.0)}, tmp_path / "ck")
+    assert sorted(p for p in os.listdir(tmp_path) if p.endswith(".tmp")) == sorted(kept)
+    assert tg.load(tmp_path / "ck")["step"] == 2
 
 
 @pytest.mark.slow

@@ -6,6 +6,9 @@ same order, with the same contents.
 """
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -264,6 +267,39 @@ def test_an_error_in_a_worker_is_raised_with_its_type_and_original_traceback():
     assert "no sample 5" in text and "Original Traceback" in text
 
 
+def test_a_key_error_from_a_worker_keeps_its_type_and_reads_over_real_lines():
+    with pytest.raises(KeyError) as e:
+        list(DataLoader(Fails(), batch_size=2, num_workers=2))
+    lines = str(e.value).splitlines()
+    assert lines[:2] == ["Caught KeyError in DataLoader worker process 0 while building batch 2.",
+                         "Original Traceback (most recent call last):"]
+    assert lines[-1] == "KeyError: 'no sample 5'"
+    assert any('raise KeyError(f"no sample {i}")' in line for line in lines)    # the worker's own frame
+    assert "\\n" not in str(e.value) and not str(e.value).startswith(("'", '"'))
+
+
+def test_a_key_error_from_a_worker_reads_like_pytorchs():
+    torch = pytest.importorskip("torch")
+
+    class TorchFails(torch.utils.data.Dataset):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            if i == 5:
+                raise KeyError(f"no sample {i}")
+            return torch.tensor([i])
+
+    with pytest.raises(KeyError) as theirs:
+        list(torch.utils.data.DataLoader(TorchFails(), batch_size=2, num_workers=2))
+    with pytest.raises(KeyError) as ours:
+        list(DataLoader(Fails(), batch_size=2, num_workers=2))
+    t, o = str(theirs.value).splitlines(), str(ours.value).splitlines()
+    assert t[0].startswith("Caught KeyError in DataLoader worker process 0") and o[0].startswith(t[0].rstrip("."))
+    assert t[1] == o[1] == "Original Traceback (most recent call last):"
+    assert t[-1] == o[-1] == "KeyError: 'no sample 5'"
+
+
 def test_an_error_in_worker_init_fn_is_raised():
     with pytest.raises(ValueError, match="init of worker 0 failed"):
         list(DataLoader(_xy(), batch_size=2, num_workers=1, worker_init_fn=failing_init))
@@ -295,3 +331,64 @@ def test_workers_need_the_dataset_on_the_cpu(device):
     else:
         with pytest.raises(ValueError, match="num_workers > 0 needs a dataset on the CPU"):
             list(loader)
+
+
+CTRL_C_SCRIPT = """
+import os, time
+import numpy as np
+from tinygrad_rnn.data import DataLoader
+
+class Slow:
+    def __len__(self):
+        return 1000
+
+    def __getitem__(self, i):
+        time.sleep(0.2)
+        return np.array([i, os.getpid()])
+
+pids = set()
+for b, batch in enumerate(DataLoader(Slow(), batch_size=2, num_workers=2)):
+    pids.update(int(p) for p in batch.numpy()[:, 1])     # batch b comes from worker b % 2
+    if b == 1:
+        print(*sorted(pids), flush=True)
+"""
+
+
+def _running(pid):
+    """True while ``pid`` is a process that has not ended (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "killpg") or not os.path.isdir("/proc"),
+                    reason="needs POSIX process groups and /proc")
+def test_ctrl_c_raises_one_keyboard_interrupt_and_the_workers_exit_quietly(tmp_path):
+    script = tmp_path / "ctrl_c.py"
+    script.write_text(CTRL_C_SCRIPT)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    # its own process group, so that the SIGINT goes to it and its workers, as Ctrl-C in a terminal does
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+    try:
+        workers = [int(p) for p in proc.stdout.readline().split()]
+        assert len(workers) == 2, workers
+        time.sleep(0.3)                              # the workers are inside __getitem__ now
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode != 0
+    assert err.count("Traceback (most recent call last)") == 1, err
+    assert err.rstrip().endswith("KeyboardInterrupt"), err
+    assert "Process " not in err, err               # multiprocessing's header for a worker's traceback
+    deadline = time.monotonic() + 5
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _running(pid)]

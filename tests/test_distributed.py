@@ -18,6 +18,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import types
 
 import numpy as np
@@ -194,6 +195,10 @@ class StandInComm:
     def Split_type(self, kind):
         return StandInComm(1, 0)
 
+    def Dup(self):
+        self.control = StandInControl()
+        return self.control
+
     def Free(self):
         pass
 
@@ -201,10 +206,49 @@ class StandInComm:
         self.aborted = code
 
 
+class StandInControl:
+    """The watchdog's communicator: ``deliver`` puts another rank's leaving message in the inbox;
+    what this rank sends is kept in ``sent`` as (destination, values)."""
+
+    def __init__(self):
+        self.inbox, self.sent = [], []
+
+    def deliver(self, rank, mpi_calls, gpu_calls=0):
+        self.inbox.append((rank, [mpi_calls, gpu_calls]))
+
+    def Iprobe(self, source, tag, status):
+        if self.inbox:
+            status.source = self.inbox[0][0]
+        return bool(self.inbox)
+
+    def Recv(self, buf, source, tag):
+        rank, values = self.inbox.pop(0)
+        assert rank == source
+        buf[...] = values
+
+    def Isend(self, buf, dest, tag):
+        self.sent.append((dest, buf.tolist()))
+        return "done"
+
+
+class StandInStatus:
+    source = None
+
+    def Get_source(self):
+        return self.source
+
+
 class StandInMPI(types.SimpleNamespace):
     IN_PLACE = object()
     SUM, PROD, MAX, MIN, LOR, LAND = "SUM", "PROD", "MAX", "MIN", "LOR", "LAND"
     COMM_TYPE_SHARED = "shared"
+    ANY_SOURCE, THREAD_SINGLE, THREAD_MULTIPLE = -1, 0, 3
+    Status = StandInStatus
+    Request = types.SimpleNamespace(Testall=lambda requests: True)
+    thread_level = THREAD_SINGLE        # no watcher thread unless a test asks for one
+
+    def Query_thread(self):
+        return self.thread_level
 
 
 def memory_at(ptr, count, dtype):
@@ -282,7 +326,7 @@ def stand_in_cupy(nccl):
 
 @pytest.fixture
 def standin(monkeypatch):
-    """``install(size=1, rank=0, nccl=False)`` puts stand-in mpi4py (and cupy) modules in place;
+    """``install(size=1, rank=0, nccl=False, watcher=False)`` puts stand-in mpi4py (and cupy) modules in place;
     the process group, excepthook and environment are restored afterwards."""
     saved_env = {k: os.environ.get(k) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")}
     for k in saved_env:
@@ -290,9 +334,11 @@ def standin(monkeypatch):
     hook = sys.excepthook
     made = {}
 
-    def install(size=1, rank=0, nccl=False):
+    def install(size=1, rank=0, nccl=False, watcher=False):
         comm = StandInComm(size, rank, uid=tuple(range(128)))
         mpi = StandInMPI(COMM_WORLD=comm)
+        if watcher:
+            mpi.thread_level = StandInMPI.THREAD_MULTIPLE
         pkg = types.ModuleType("mpi4py")
         pkg.MPI = mpi
         monkeypatch.setitem(sys.modules, "mpi4py", pkg)
@@ -411,6 +457,50 @@ def test_a_single_process_job_prints_but_does_not_abort(standin, capsys):
     except KeyError:
         sys.excepthook(*sys.exc_info())
     assert "[rank 0] KeyError: 'alone'" in capsys.readouterr().err and w.comm.aborted is None
+
+
+# ----------------------------------------------------------------------------- ranks that leave early
+
+def test_leaving_tells_every_other_rank_how_many_collectives_it_made(standin):
+    w = standin(size=3, rank=1)
+    dist.all_reduce(tg.ones(2))
+    dist.barrier()
+    dist.destroy_process_group()
+    assert w.comm.control.sent == [(0, [2, 0]), (2, [2, 0])]
+
+
+def test_a_collective_that_a_rank_that_left_never_joins_raises_naming_it(standin):
+    w = standin(size=3, rank=0)
+    w.comm.control.deliver(2, mpi_calls=1)       # rank 2 made one collective, then left
+    dist.all_reduce(tg.ones(2))                  # the one rank 2 took part in
+    calls = len(w.comm.calls)
+    with pytest.raises(RuntimeError, match=r"^broadcast \(collective call 2 of rank 0\) can never complete: "
+                                           r"rank 2 has left the job after 1 collective call\(s\)"):
+        dist.broadcast(tg.ones(2), src=0)
+    assert len(w.comm.calls) == calls            # nothing was sent
+    with pytest.raises(RuntimeError, match="collective call 2 of rank 0"):   # and it stays refused
+        dist.barrier()
+
+
+def test_a_rank_blocked_in_a_collective_is_aborted_by_the_watcher_when_another_leaves(standin, capsys):
+    w = standin(size=2, rank=0, watcher=True)
+    aborted = threading.Event()
+
+    def blocked_allreduce(sendbuf, recvbuf, op):  # waits like MPI for a rank that is gone
+        w.comm.control.deliver(1, mpi_calls=0)
+        assert aborted.wait(10), "the watcher did not abort the job"
+
+    def abort(code):
+        w.comm.aborted = code
+        aborted.set()
+    w.comm.Allreduce, w.comm.Abort = blocked_allreduce, abort
+    dist.all_reduce(tg.ones(2))                  # returns once "aborted"
+    assert w.comm.aborted == 1
+    err = capsys.readouterr().err
+    assert all(line.startswith("[rank 0] ") for line in err.splitlines())
+    assert ("[rank 0] all_reduce (collective call 1 of rank 0) can never complete: rank 1 has left the "
+            "job after 0 collective call(s)") in err
+    assert "This rank was waiting here" in err and "dist.all_reduce(tg.ones(2))" in err
 
 
 # ----------------------------------------------------------------------------- the NCCL transport's logic
@@ -556,8 +646,39 @@ def test_ddp_unused_parameter_error_and_find_unused_parameters(standin):
         model(tg.ones(1, 2)).sum().backward()
     model = DDP(OneUsed(), find_unused_parameters=True)
     model(tg.ones(1, 2)).sum().backward()
-    assert ("Allreduce", 4, np.int32, "SUM") in [c[:4] for c in w.comm.calls]   # which were used anywhere
+    # which were used anywhere: one all_gather of (forward, backward) numbers and a byte per parameter
+    assert ("Allgather", 16 + 4, np.uint8) in [c[:3] for c in w.comm.calls]
     assert model.module.b.weight.grad is None and model.module.a.weight.grad.tolist() == [[1.0, 1.0]]
+
+
+def other_rank_says(comm, step, backward, flags):
+    """Make rank 1's row of DDP's all_gather read (step, backward, flags); rank 0 is this process."""
+    def allgather(send, recv):
+        recv[0] = send
+        recv[1] = np.concatenate([np.array([step, backward], np.int64).view(np.uint8), np.array(flags, np.uint8)])
+    comm.Allgather = allgather
+
+
+class BothUsed(OneUsed):
+    def forward(self, x):
+        return self.a(x) + self.b(x)
+
+
+def test_ddp_decides_from_every_ranks_row_so_all_ranks_raise_together(standin):
+    w = standin(size=2, rank=0)
+    tg.manual_seed(0)
+    model = DDP(BothUsed())
+    x = tg.ones(1, 2)
+    other_rank_says(w.comm, 1, 1, [3, 3, 0, 0])      # rank 1 got no gradient for b (bit 0: in this pass)
+    with pytest.raises(RuntimeError) as e:
+        model(x).sum().backward()
+    assert "for rank 1: 2 3 (b.weight, b.bias)" in str(e.value) and "for rank 0" not in str(e.value)
+    assert not [c for c in w.comm.calls if c[0] == "Allreduce"]      # nothing averaged
+    other_rank_says(w.comm, 3, 1, [3, 3, 3, 3])      # rank 1 is one synchronised forward ahead
+    with pytest.raises(RuntimeError, match=r"the ranks are out of step, .*\(rank 0: forward 2, backward 1, "
+                                           r"rank 1: forward 3, backward 1;"):
+        model(x).sum().backward()
+    assert not [c for c in w.comm.calls if c[0] == "Allreduce"]
 
 
 def test_ddp_state_dict_has_the_module_prefix_and_the_module_has_none(standin):

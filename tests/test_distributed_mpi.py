@@ -5,9 +5,12 @@ What the scripts check, each against an independent truth (see ddp_check.py): co
 closed forms; parameters after k optimizer steps with N ranks x batch b equal one process trained on
 the concatenated N*b batch (float64, rtol 1e-13), for an MLP and for an LSTM trained with
 truncated BPTT on ``batchify`` shares; ``no_sync()`` accumulation equals one big step; one
-allreduce per bucket; unused parameters; buffers; DistributedSampler shards; a checkpoint written
-atomically by rank 0 under 2 ranks and resumed under 3. Also: a rank that raises ends the whole
-job quickly, and ``examples/ddp_char_lstm.py --quick`` on 2 ranks reaches char_lstm.py's
+allreduce per bucket; two backwards through one forward (``retain_graph=True``) each averaged;
+unused parameters, also on one rank only, and a rank that skips a backward (an error on every
+rank, never a hang or a wrong average); buffers; DistributedSampler shards; a checkpoint written
+atomically by rank 0 under 2 ranks and resumed under 3. Also: a rank that raises, or that exits
+(argparse's error, sys.exit(0)) while another waits for it, ends the whole job within seconds
+naming it, and ``examples/ddp_char_lstm.py --quick`` on 2 ranks reaches char_lstm.py's
 validation loss, also when stopped on 2 ranks and resumed on 1. Skipped, with the reason, when
 mpi4py or mpiexec is missing (``pip install -e '.[distributed]'`` installs both).
 """
@@ -63,6 +66,30 @@ def test_a_rank_that_raises_ends_the_whole_job(tmp_path):
     assert "[rank 1] ValueError: rank 1 fails on purpose" in run.stderr
     assert "[rank 1] Traceback (most recent call last):" in run.stderr
     assert "never released" not in run.stdout
+
+
+@pytest.mark.parametrize("how", ["argparse", "exit0", "exit0-late"])
+def test_a_rank_that_exits_early_ends_the_whole_job_naming_it(how):
+    start = time.monotonic()
+    run = mpirun(2, SCRIPTS / "rank_exits.py", "--how", how, timeout=40)
+    assert time.monotonic() - start < 20, run.stderr
+    assert run.returncode != 0
+    assert "never released" not in run.stdout
+    assert ("[rank 0] all_reduce (collective call 1 of rank 0) can never complete: rank 1 has left the job "
+            "after 0 collective call(s)") in run.stderr.replace("RuntimeError: ", ""), run.stderr
+    if how == "argparse":                        # the reason rank 1 gave is there too
+        assert "error: the following arguments are required: --steps" in run.stderr
+    if how == "exit0-late":                      # refused at the start: an exception on rank 0
+        assert "[rank 0] Traceback (most recent call last):" in run.stderr
+    else:                                        # aborted while blocked: where rank 0 waited
+        assert "[rank 0] This rank was waiting here (most recent call last):" in run.stderr
+
+
+def test_a_rank_that_exits_after_its_last_collective_is_a_normal_end():
+    run = mpirun(2, SCRIPTS / "rank_exits.py", "--how", "done-early", timeout=40)
+    assert run.returncode == 0, run.stderr
+    assert "rank 0 finished alone: [2.0]" in run.stdout
+    assert "left the job" not in run.stderr
 
 
 LOSS = re.compile(r"^validation loss: (\d+\.\d{3}) nats/char", re.M)

@@ -13,15 +13,23 @@ and floats exact (shortest round-trip repr, NaN and infinities included).
 
 Saving is atomic: the archive is written to a temporary file in the target's directory, flushed
 and fsynced, then renamed over the target with ``os.replace``. A crash or kill in the middle of a
-save leaves the previous checkpoint untouched.
+save leaves the previous checkpoint untouched, and the next save of the same file removes the
+temporary file the killed one left (it is named after its host and process, see
+``_remove_stale_temps``). The file gets the permissions ``open(path, "wb")`` would give it.
+
+Loading checks every part of the metadata against what ``save`` writes: a damaged or crafted file
+is a ``CheckpointError`` that names the file and what is wrong with it.
 """
 from __future__ import annotations
 
+import errno
 import io
 import json
 import numbers
 import os
-import tempfile
+import re
+import socket
+import stat
 
 import numpy as np
 
@@ -99,43 +107,74 @@ class _Encoder:
 
 
 class _Decoder:
+    """Metadata nodes -> objects. Every node is checked against what ``_Encoder`` writes, so a
+    crafted or damaged file is a ``CheckpointError`` naming the file and the fault, never a
+    ``TypeError`` from deep inside."""
+
     def __init__(self, arrays, place, name):
         self.arrays, self.place, self.name = arrays, place, name
-        self._made: dict[str, object] = {}        # shared entries come back as one object
+        self._made: dict[tuple, object] = {}      # shared entries come back as one object
 
-    def _entry(self, node):
+    def bad(self, what):
+        return CheckpointError(f"load: {self.name}: the checkpoint's metadata is damaged: {what}")
+
+    def _entry(self, node, t, kinds):
         k = node.get("k")
+        if not isinstance(k, str):
+            raise self.bad(f"a {t} entry names its array with {k!r}, not a string")
         if k not in self.arrays:
             raise CheckpointError(f"load: {self.name}: the metadata refers to an array entry {k!r} "
                                   "that the archive does not contain (the file is damaged)")
-        return self.arrays[k]
+        arr = self.arrays[k]
+        if arr.dtype.kind not in kinds:
+            raise self.bad(f"the {t} in array entry {k!r} has dtype {arr.dtype}")
+        return k, arr
 
     def decode(self, node):
         if not isinstance(node, dict):
+            if isinstance(node, list):      # the encoder tags every container
+                raise self.bad("an untagged JSON list")
             return node
         t = node.get("t")
-        if t == "dict":
-            return {k: self.decode(v) for k, v in node["v"]}
-        if t == "list":
-            return [self.decode(v) for v in node["v"]]
-        if t == "tuple":
-            return tuple(self.decode(v) for v in node["v"])
-        if t == "npscalar":
-            return self._entry(node)[()]
-        if t in ("tensor", "ndarray"):
-            if node["k"] in self._made:
-                return self._made[node["k"]]
-            arr = self._entry(node)
-            if t == "tensor":
-                device = self.place(node.get("dev", "cpu"))     # files from before "dev" was kept: cpu
-                out = Tensor._from_data(backend.to_device(arr, device), requires_grad=node.get("rg", False),
-                                        device=device)
-            else:
-                out = arr
-            self._made[node["k"]] = out
+        if t in ("dict", "list", "tuple"):
+            items = node.get("v")
+            if not isinstance(items, list):
+                raise self.bad(f"a {t} holds {type(items).__name__}, not a list of items")
+            if t == "list":
+                return [self.decode(v) for v in items]
+            if t == "tuple":
+                return tuple(self.decode(v) for v in items)
+            out = {}
+            for item in items:
+                if (not isinstance(item, list) or len(item) != 2 or isinstance(item[0], bool)
+                        or not isinstance(item[0], (str, int))):
+                    raise self.bad(f"a dict item is {item!r:.80}, not a [str or int key, value] pair")
+                out[item[0]] = self.decode(item[1])
             return out
+        if t == "npscalar":
+            _, arr = self._entry(node, "NumPy scalar", "biufc")
+            if arr.ndim != 0:
+                raise self.bad(f"a NumPy scalar has shape {arr.shape}")
+            return arr[()]
+        if t in ("tensor", "ndarray"):
+            k, arr = self._entry(node, t, "biuf" if t == "tensor" else "biufcUS")
+            if (t, k) not in self._made:
+                self._made[t, k] = self._tensor(node, k, arr) if t == "tensor" else arr
+            return self._made[t, k]
         raise CheckpointError(f"load: {self.name}: unknown entry kind {t!r} in the metadata "
                               "(a newer or damaged checkpoint?)")
+
+    def _tensor(self, node, k, arr):
+        dev, rg = node.get("dev", "cpu"), node.get("rg", False)   # files from before "dev": cpu
+        if not isinstance(dev, str):
+            raise self.bad(f"the tensor in entry {k!r} has device {dev!r}, not a string")
+        if not isinstance(rg, bool):
+            raise self.bad(f"the tensor in entry {k!r} has requires_grad {rg!r}, not true or false")
+        if rg and arr.dtype.kind != "f":
+            raise self.bad(f"the tensor in entry {k!r} has dtype {arr.dtype} and requires_grad "
+                           "(only floating point tensors can)")
+        device = self.place(dev)        # an unknown or unavailable device raises its own error
+        return Tensor._from_data(backend.to_device(arr, device), requires_grad=rg, device=device)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -159,12 +198,98 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
+# Temporary files are ".<target name>.<host>.<pid>.<random>.tmp", next to the target: the host and
+# the pid say who writes it, so a later save can tell a leftover from a save in progress.
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+_TEMP = re.compile(r"\.(?P<host>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp")
+
+
+def _temp_prefix(path):
+    return "." + os.path.basename(path)
+
+
+def _remove_stale_temps(directory, path):
+    """Remove the temporary files that saves of this same ``path`` left behind when their process
+    was killed mid-save (``kill -9``, the out-of-memory killer): a full-size file nobody owns.
+
+    A temporary file is stale when it was made on this machine (its host) by a process that no
+    longer exists (its pid; ``os.kill(pid, 0)`` asks without sending anything). A writer that is
+    alive (another process saving the same file right now, or a thread of this one) keeps its
+    file; a pid reused by an unrelated process keeps it too, until that one ends: at worst a
+    leftover, never a file removed under a writer. Temporary files of other targets, and those of
+    other machines on a shared file system, are never touched. POSIX only: on Windows
+    ``os.kill(pid, 0)`` would end the process.
+    """
+    if os.name != "posix":
+        return
+    prefix = _temp_prefix(path)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        m = _TEMP.fullmatch(name, len(prefix))
+        if m is None or m["host"] != _HOST or _process_exists(int(m["pid"])):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:         # removed by another save meanwhile, or not ours to remove
+            pass
+
+
+def _process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):    # another user's process; or no such pid at all
+        return True
+    return True
+
+
+def _create_temp(path, directory):
+    """Open a new temporary file next to ``path``: (fd, name).
+
+    Its permissions are those of a file ``open(path, "wb")`` would write: the target's own when it
+    exists (a truncating open keeps them), else 0666 less the umask (the kernel applies it here,
+    as for any new file; ``tempfile.mkstemp`` would make it 0600, unreadable to anyone else)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f"{_temp_prefix(path)}.{_HOST}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as e:
+            # Name what the user gave, not our hidden temporary file (as open(path, "wb") would).
+            if e.errno == errno.ENOENT:
+                why = f"save: the directory {os.path.dirname(path) or '.'!r} does not exist"
+            else:
+                why = f"save: cannot create a file in {os.path.dirname(path) or '.'!r}: {e.strerror}"
+            raise type(e)(e.errno, why, path) from None
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            mode = None
+        if mode is not None and hasattr(os, "fchmod"):
+            try:
+                os.fchmod(fd, mode)
+            except OSError:
+                pass
+        return fd, tmp
+    raise FileExistsError(errno.EEXIST, "save: could not find a free temporary file name", path)
+
+
 def save(obj, path) -> None:
     """Write ``obj`` (nested dicts/lists/tuples of Tensors, arrays, numbers, strings, None) to ``path``.
 
     The file is replaced atomically: readers see the old checkpoint or the new one, never a mix.
     ``path`` is used exactly as given (no ``.npz`` suffix is added); it may also be an open binary
-    file, which is written directly (no atomic replace).
+    file, which is written directly (no atomic replace). A new file gets the permissions any new
+    file would (0666 less the umask); a replaced one keeps its own. Temporary files that earlier
+    saves of ``path`` left behind when their process was killed are removed.
     """
     enc = _Encoder()
     root = enc.encode(obj)
@@ -173,8 +298,11 @@ def save(obj, path) -> None:
         _write_archive(path, enc.arrays, meta)
         return
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "save: the path is a directory", path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    _remove_stale_temps(directory, path)
+    fd, tmp = _create_temp(path, directory)
     try:
         with os.fdopen(fd, "wb") as f:
             _write_archive(f, enc.arrays, meta)
@@ -291,20 +419,37 @@ def load(path, map_location=None, pickle_module=None, *, weights_only=None, mmap
                               f"(truncated, corrupted, or not written by tinygrad_rnn.save): "
                               f"{type(e).__name__}: {e}") from e
     meta = arrays.pop(META_KEY, None)
-    if meta is None or meta.dtype != np.uint8 or meta.ndim != 1:
+    if meta is None:
         raise CheckpointError(f"load: {name} is a NumPy archive but not a tinygrad_rnn checkpoint "
                               f"(no {META_KEY!r} entry)")
-    try:
-        header = json.loads(meta.tobytes().decode("utf-8"))
-        root = header["root"]
-    except (ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"load: {name}: the checkpoint's metadata is damaged ({e})") from e
-    if header.get("format") != FORMAT or header.get("version", 0) > VERSION:
-        raise CheckpointError(f"load: {name}: unsupported checkpoint format {header.get('format')!r} "
-                              f"version {header.get('version')!r} (this reader knows {FORMAT} "
-                              f"version {VERSION})")
+    root = _read_header(meta, name)
     try:
         return _Decoder(arrays, place, name).decode(root)
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"load: {name}: the checkpoint's metadata is damaged "
-                              f"({type(e).__name__}: {e})") from e
+    except RecursionError:
+        raise CheckpointError(f"load: {name}: the checkpoint's metadata is damaged: it is nested "
+                              "too deeply to read") from None
+
+
+def _read_header(meta, name):
+    """The ``__checkpoint__`` entry -> the root node, after checking the format and version."""
+    def bad(what):
+        return CheckpointError(f"load: {name}: the checkpoint's metadata is damaged: {what}")
+
+    if meta.dtype != np.uint8 or meta.ndim != 1:
+        raise bad(f"the {META_KEY!r} entry holds {meta.dtype} of shape {meta.shape}, not UTF-8 JSON bytes")
+    try:
+        header = json.loads(meta.tobytes().decode("utf-8"))
+    except RecursionError:          # json gives up on very deep nesting
+        raise bad("it is nested too deeply to read") from None
+    except ValueError as e:         # not UTF-8, or not JSON
+        raise bad(f"{type(e).__name__}: {e}") from None
+    if not isinstance(header, dict):
+        raise bad(f"it is a JSON {type(header).__name__}, not an object")
+    version = header.get("version")
+    if header.get("format") != FORMAT or isinstance(version, bool) or not isinstance(version, int) \
+            or not 1 <= version <= VERSION:
+        raise CheckpointError(f"load: {name}: unsupported checkpoint format {header.get('format')!r:.80} "
+                              f"version {version!r:.80} (this reader knows {FORMAT} version {VERSION})")
+    if "root" not in header:
+        raise bad("it has no 'root' entry")
+    return header["root"]

@@ -300,6 +300,86 @@ def unused_parameters_raise_or_count_as_zeros():
     np.testing.assert_allclose(model.module.a.weight.grad.numpy(), [[(n + 1) / 2] * 2])
 
 
+class Branchy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(2, 1).double()
+        self.b = nn.Linear(2, 1).double()
+
+    def forward(self, x, use_b):
+        return self.a(x) + self.b(x) if use_b else self.a(x)
+
+
+def expect_error(fn, *texts):
+    try:
+        fn()
+    except RuntimeError as e:
+        for text in texts:
+            assert text in str(e), (text, str(e))
+        return str(e)
+    raise AssertionError(f"expected a RuntimeError with {texts}")
+
+
+@check
+def a_branch_skipped_on_one_rank_raises_on_every_rank_and_keeps_them_in_step():
+    r, n = dist.get_rank(), dist.get_world_size()
+    tg.manual_seed(0)
+    model = DDP(Branchy())
+    x = tg.ones(1, 2, dtype=tg.float64)
+    # rank 0 uses b, the others do not: every rank raises (none waits in an allreduce for the others)
+    msg = expect_error(lambda: model(x, use_b=r == 0).sum().backward(),
+                       "find_unused_parameters=True", "every rank raises this error",
+                       *[f"did not receive grad for rank {k}: 2 3 (b.weight, b.bias)" for k in range(1, n)])
+    assert "for rank 0:" not in msg, msg
+    for p in model.parameters():                 # nothing averaged: each rank keeps its own gradient
+        p.grad = None
+    model(x * (r + 1), use_b=True).sum().backward()      # the ranks are still in step
+    np.testing.assert_allclose(model.module.a.weight.grad.numpy(), [[(n + 1) / 2] * 2])   # mean of r + 1
+
+
+@check
+def a_rank_that_skips_backward_is_an_error_on_every_rank_not_a_wrong_average():
+    r, n = dist.get_rank(), dist.get_world_size()
+    tg.manual_seed(0)
+    model = DDP(nn.Linear(2, 1).double())
+    x = tg.ones(1, 2, dtype=tg.float64)
+    # Rank n-1 skips the backward of step 1 (an empty batch, say) and runs that of step 2: without the
+    # check, its step-2 gradient would be averaged with the others' step-1 gradient.
+    last = n - 1
+    if r == last:
+        model(x)
+        expect_error(lambda: model(x).sum().backward(), "the ranks are out of step",
+                     f"rank {last}: forward 2, backward 1", "rank 0: forward 1, backward 1")
+    else:
+        expect_error(lambda: model(x).sum().backward(), "the ranks are out of step",
+                     f"rank {last}: forward 2, backward 1")
+
+
+@check
+def two_backwards_through_one_forward_are_each_averaged():
+    n, b = dist.get_world_size(), 3
+    (x, y), = global_batches(1, b, n, seed=13)
+    reference = mlp(400)                         # one process, the concatenated batch
+    out = reference(x)
+    F.mse_loss(out, y).backward(retain_graph=True)
+    after_first = [p.grad.numpy().copy() for p in reference.parameters()]
+    (out ** 2).mean().backward()                 # adds the second loss's gradient: g1 + g2
+    model = DDP(mlp(400), bucket_cap_mb=200 / 2 ** 20)   # several buckets
+    xs, ys = my_share((x, y), b)
+    calls = count_allreduces()
+    out = model(xs)
+    F.mse_loss(out, ys).backward(retain_graph=True)
+    assert len(calls) == len(model._buckets)
+    for p, g in zip(model.module.parameters(), after_first):   # averaged after the first backward...
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=RTOL, atol=ATOL)
+    (out ** 2).mean().backward()
+    del dist._group.all_reduce
+    assert len(calls) == 2 * len(model._buckets)     # ...and again after the second
+    for p, q in zip(model.module.parameters(), reference.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=RTOL, atol=ATOL)
+    assert_same_on_all_ranks(model)
+
+
 class WithBuffer(nn.Module):
     def __init__(self, value):
         super().__init__()

@@ -17,7 +17,9 @@ tensor for a ``TensorDataset``), with at most ``prefetch_factor`` of them asked 
 sends each back pickled through its own queue; the main process takes batch ``b`` from worker
 ``b % n``, so batches arrive in the same order, with the same contents, as with ``num_workers=0``. Each worker seeds ``tinygrad_rnn``'s default generator,
 ``random`` and ``numpy.random`` from the epoch seed and its id (``get_worker_info().seed``), then
-calls ``worker_init_fn(worker_id)``.
+calls ``worker_init_fn(worker_id)``. An exception in a worker is raised again in the main process,
+with its type and the worker's traceback; on Ctrl-C the workers exit quietly and the main process
+raises the KeyboardInterrupt.
 
 With ``sampler=`` the epoch's order is whatever the sampler yields when the epoch starts (asked
 once per ``iter(loader)``, in the main process); a resumed epoch asks the sampler again and skips
@@ -88,6 +90,16 @@ class _Fetcher:
         return (self.collate_fn or default_collate)(samples)
 
 
+class _KeyErrorMessage(str):
+    """The message of a KeyError re-raised from a worker. ``str(KeyError(m))`` is ``repr(m)``, since
+    KeyError expects a key: a traceback would print as one quoted line full of literal ``\\n``. This
+    string's repr is itself, so the worker's traceback reads over real lines."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return str(self)
+
+
 class _Failure:
     """An exception raised in a worker, carried to the main process as its type and traceback text."""
 
@@ -98,6 +110,8 @@ class _Failure:
     def reraise(self):
         msg = (f"Caught {self.exc_type.__name__} in DataLoader worker process {self.worker_id}{self.what}.\n"
                f"Original {self.text}")
+        if issubclass(self.exc_type, KeyError):
+            msg = _KeyErrorMessage(msg)
         try:
             err = self.exc_type(msg)
         except Exception:       # an exception type that takes other arguments
@@ -116,7 +130,18 @@ def _dumps(obj, worker_id, what):
 
 
 def _worker_loop(fetcher, worker_id, num_workers, seed, worker_init_fn, tasks, results, epoch, parent_pid):
-    """A worker's life: seed, init, then build each batch it is sent until told to stop."""
+    """A worker's life: seed, init, then build each batch it is sent until told to stop.
+
+    Ctrl-C sends SIGINT to the whole foreground process group, workers included: a worker then
+    exits quietly (no traceback of its own); the main process raises the one KeyboardInterrupt
+    and shuts the workers down."""
+    try:
+        _work(fetcher, worker_id, num_workers, seed, worker_init_fn, tasks, results, epoch, parent_pid)
+    except KeyboardInterrupt:
+        results.cancel_join_thread()        # exit now, even with batches nobody will read
+
+
+def _work(fetcher, worker_id, num_workers, seed, worker_init_fn, tasks, results, epoch, parent_pid):
     global _worker_info
     _worker_info = WorkerInfo(worker_id, num_workers, seed, fetcher.dataset)
     _random.manual_seed(seed)

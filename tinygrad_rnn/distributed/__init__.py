@@ -18,7 +18,9 @@ Collectives work in place on a tensor's data, on every rank at once: every rank 
 collectives in the same order. They are not differentiable (as in PyTorch) and return when done;
 ``async_op=True`` returns an already completed ``Work``. After ``init_process_group``, an uncaught
 exception on any rank prints ``[rank N] <traceback>`` to stderr and aborts the whole job (MPI's
-abort), so a failing rank never leaves the others waiting forever in a collective.
+abort), so a failing rank never leaves the others waiting forever in a collective. A rank that
+exits without an exception (``sys.exit``, the end of its script) tells the others it has left, and
+a collective it will never join fails on them, naming it (``watchdog.py``).
 """
 from __future__ import annotations
 
@@ -133,7 +135,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
 
     It also sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` in
     ``os.environ`` where unset (as ``torchrun`` does; ``LOCAL_RANK`` picks this rank's GPU), and
-    installs the ``sys.excepthook`` that aborts the job when a rank raises.
+    installs the ``sys.excepthook`` that aborts the job when a rank raises, and the watchdog that
+    ends it when a rank leaves while others wait for it in a collective.
     """
     global _group
     if _group is not None:
@@ -200,8 +203,9 @@ def _install_excepthook(group):
 
 
 def destroy_process_group(group=None):
-    """Leave the default process group (and restore ``sys.excepthook``). MPI stays initialised
-    until the process exits, so ``init_process_group`` may be called again."""
+    """Leave the default process group (and restore ``sys.excepthook``): the other ranks are told,
+    so a collective of theirs that this rank will not join fails instead of waiting. MPI stays
+    initialised until the process exits, so ``init_process_group`` may be called again."""
     global _group
     g = _default(group, "destroy_process_group")
     g.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from . import watchdog
 
 
 class _HostBuffer:
@@ -46,40 +47,50 @@ class MPIBackend:
     """
     name = "mpi"
 
-    def __init__(self, MPI, comm=None):
+    def __init__(self, MPI, comm=None, abort=None):
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        # numbers every collective and notices ranks that leave early (see watchdog.py); ``abort``
+        # is how it ends the job: the process group's own abort (NCCL passes its own)
+        self.watchdog = watchdog.watch(MPI, self.comm, abort or self.abort)
         self._ops = {"sum": MPI.SUM, "product": MPI.PROD, "max": MPI.MAX, "min": MPI.MIN}
         # bool tensors reduce as PyTorch's do: sum and max are "any", product and min are "all"
         self._bool_ops = {"sum": MPI.LOR, "max": MPI.LOR, "product": MPI.LAND, "min": MPI.LAND}
 
     def all_reduce(self, array, op):
         mpi_op = (self._bool_ops if array.dtype == np.bool_ else self._ops)[op]
-        with _HostBuffer(array) as buf:
+        with _HostBuffer(array) as buf, self.watchdog.collective("all_reduce"):
             self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=mpi_op)
 
     def broadcast(self, array, src):
-        with _HostBuffer(array, write=self.rank != src) as buf:
+        with _HostBuffer(array, write=self.rank != src) as buf, self.watchdog.collective("broadcast"):
             self.comm.Bcast(buf, root=src)
 
     def all_gather(self, out, array):
         """``out``: a C-contiguous ``(size, *array.shape)`` array that receives every rank's ``array``."""
-        with _HostBuffer(array, write=False) as send, _HostBuffer(out) as recv:
+        with _HostBuffer(array, write=False) as send, _HostBuffer(out) as recv, \
+                self.watchdog.collective("all_gather"):
             self.comm.Allgather(send, recv)
 
     def barrier(self):
-        self.comm.Barrier()
+        with self.watchdog.collective("barrier"):
+            self.comm.Barrier()
 
     def broadcast_object(self, obj, src):
-        return self.comm.bcast(obj, root=src)
+        with self.watchdog.collective("broadcast_object_list"):
+            return self.comm.bcast(obj, root=src)
 
     def all_gather_object(self, obj):
-        return self.comm.allgather(obj)
+        with self.watchdog.collective("all_gather_object"):
+            return self.comm.allgather(obj)
 
     def abort(self, code=1):
         self.comm.Abort(code)
 
     def close(self):
-        """Nothing to free: MPI itself stays initialised until the interpreter exits (mpi4py
-        finalises it then), so a new process group can be made later in the same process."""
+        """Leave the group: tell the other ranks (see watchdog.py). Nothing to free: MPI itself
+        stays initialised until the interpreter exits (mpi4py finalises it then), so a new process
+        group can be made later in the same process."""
+        self.watchdog.leave()
+        watchdog.forget(self.watchdog)

@@ -28,7 +28,8 @@ class NCCLBackend:
     name = "nccl"
 
     def __init__(self, MPI, comm, cupy, nccl):
-        self.host = MPIBackend(MPI, comm)
+        self.host = MPIBackend(MPI, comm, abort=self.abort)
+        self.watchdog = self.host.watchdog
         self.rank, self.size = self.host.rank, self.host.size
         self.cupy, self.nccl = cupy, nccl
         self._dtypes = {np.dtype(k): getattr(nccl, v) for k, v in _DTYPES.items() if hasattr(nccl, v)}
@@ -69,7 +70,9 @@ class NCCLBackend:
         dev = self.device_id(buf)
         with self.cupy.cuda.Device(dev):
             stream = self.cupy.cuda.get_current_stream().ptr
-            call(self._communicator(dev), self.pointer(buf_view), int(buf_view.size), dt, stream)
+            comm = self._communicator(dev)
+            with self.watchdog.collective(what, gpu=True):
+                call(comm, self.pointer(buf_view), int(buf_view.size), dt, stream)
         if buf is not array:
             array[...] = buf
 
@@ -114,3 +117,4 @@ class NCCLBackend:
         for comm in self._comms.values():
             comm.destroy()
         self._comms = {}
+        self.host.close()

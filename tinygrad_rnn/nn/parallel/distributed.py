@@ -16,6 +16,13 @@ queues the reduction as an end-of-backward callback (``autograd.queue_callback``
 computes every leaf gradient in one pass at the end of backward, so starting the allreduce of a
 bucket early would not overlap it with any remaining computation; doing all buckets at the end
 costs nothing here.
+
+Before the buckets, one small ``all_gather`` tells every rank what every other rank saw in this
+backward: its synchronised-forward and backward numbers and which parameters got a gradient
+(16 bytes and one byte per parameter). Every rank then takes the same decision: average, or raise
+the same error (a parameter some rank did not use, without ``find_unused_parameters=True``; ranks
+out of step). No rank is left waiting in an allreduce that another skipped, and gradients of
+different steps are never averaged together.
 """
 from __future__ import annotations
 
@@ -72,12 +79,15 @@ class DistributedDataParallel(Module):
     * At construction, rank 0's parameters and buffers are copied to every rank (``init_sync``),
       after checking that every rank holds the same parameter shapes.
     * ``ddp(*inputs)`` calls ``module(*inputs)``; in grad mode (and outside ``no_sync()``) it first
-      copies rank 0's buffers to every rank (``broadcast_buffers``), and the next backward
-      averages the gradients over the ranks.
+      copies rank 0's buffers to every rank (``broadcast_buffers``), and every backward after it
+      averages the gradients over the ranks (several backwards through one forward, with
+      ``retain_graph=True``, are each averaged: ``.grad`` ends as the average of their sum).
+      Every rank must make the same such forwards and backwards; a rank out of step is an error
+      on every rank.
     * ``bucket_cap_mb`` (default 25 MiB): the most gradient bytes one allreduce carries.
-    * A parameter that got no gradient in a synchronised backward is an error, unless
-      ``find_unused_parameters=True``: it then counts as zeros in the average (and a parameter no
-      rank used keeps its ``.grad``).
+    * A parameter that got no gradient in a synchronised backward, on any rank, is an error raised
+      on every rank (nothing is averaged), unless ``find_unused_parameters=True``: it then counts
+      as zeros in the average (and a parameter no rank used keeps its ``.grad``).
     * ``no_sync()``: forward/backward inside accumulate local gradients only; the first
       synchronised backward after it averages the accumulated ``.grad``.
     * ``ddp.module`` is the wrapped module. ``ddp.state_dict()`` keys start with ``module.`` (as
@@ -134,7 +144,9 @@ class DistributedDataParallel(Module):
         self._names = {id(p): n for n, p in module.named_parameters()}
         self._buckets = _assign_buckets(params, self.bucket_bytes_cap)
         self._layout = self._layout_key()
-        self._sync_pending = False      # the last forward asked for the next backward to average
+        self._sync_pending = False      # the last forward asked for the backwards after it to average
+        self._step = 0                  # synchronised forwards so far
+        self._backwards = 0             # synchronised backwards since the last one
         self._queued = False            # this backward pass has queued its end callback
         self._ready = [False] * len(params)     # got a gradient in this backward pass
         self._used = [False] * len(params)      # ... in any pass since the last averaging
@@ -151,6 +163,8 @@ class DistributedDataParallel(Module):
         if sync and self.broadcast_buffers and self._group.size > 1:
             with no_grad():
                 self._broadcast_coalesced([b for b in self.module.buffers()])
+        if sync:
+            self._step, self._backwards = self._step + 1, 0
         self._sync_pending = sync
         return self.module(*inputs, **kwargs)
 
@@ -173,31 +187,64 @@ class DistributedDataParallel(Module):
             autograd.queue_callback(self._end_of_backward)
 
     def _end_of_backward(self):
+        """Average the gradients over the ranks, once per backward after a synchronised forward
+        (each of several backwards through one forward with ``retain_graph=True`` too)."""
         self._queued = False
         ready, self._ready = self._ready, [False] * len(self._params)
         if not self._sync_pending:      # a no_sync() forward, or the module called directly
             return
-        self._sync_pending = False
-        if not all(ready) and not self.find_unused_parameters:
-            missing = [i for i, r in enumerate(ready) if not r]
-            names = ", ".join(self._names.get(id(self._params[i]), "?") for i in missing)
-            raise RuntimeError(
-                "DistributedDataParallel: some parameters received no gradient in this backward pass: "
-                "your module has parameters that were not used in producing loss, so the gradients "
-                "cannot be averaged over the ranks. You can enable unused parameter detection by "
-                "passing the keyword argument `find_unused_parameters=True` to "
-                "`nn.parallel.DistributedDataParallel` (they then count as zeros), and by making sure "
-                "all `forward` function outputs participate in calculating loss.\n"
-                f"Parameter indices which did not receive grad for rank {self._group.rank}: "
-                f"{' '.join(map(str, missing))} ({names})")
+        self._backwards += 1
         used, self._used = self._used, [False] * len(self._params)
-        self._average_gradients(self._globally_used(used) if self.find_unused_parameters else None)
+        table = self._agree(ready, used)
+        if not self.find_unused_parameters and not table["ready"].all():
+            raise RuntimeError(self._unused_message(table["ready"]))
+        self._average_gradients(table["used"].any(axis=0) if self.find_unused_parameters else None)
 
-    def _globally_used(self, used):
-        """Which parameters got a gradient on at least one rank (one small extra allreduce)."""
-        flags = np.asarray(used, dtype=np.int32)
-        self._group.all_reduce(flags, "sum")
-        return flags > 0
+    def _agree(self, ready, used):
+        """Every rank's view of this backward, the same on every rank: one small all_gather of
+        (synchronised forward number, backward number, which parameters got a gradient).
+
+        Every rank decides from the same table, so an error is raised on all ranks at once and no
+        rank is left waiting in an allreduce that the others skipped; and a rank that is a step
+        ahead or behind (it skipped a backward, or its loss reached no parameter) is an error,
+        never an average of gradients from different steps."""
+        mine = np.concatenate([np.array([self._step, self._backwards], np.int64).view(np.uint8),
+                               np.asarray(ready, np.uint8) | (np.asarray(used, np.uint8) << 1)])
+        if self._group.size > 1:
+            every = np.empty((self._group.size, mine.size), np.uint8)
+            self._group.all_gather(every, mine)
+        else:
+            every = mine[None]
+        steps = every[:, :16].copy().view(np.int64)          # (ranks, 2)
+        if (steps != steps[0]).any():
+            where = ", ".join(f"rank {r}: forward {s}, backward {b}" for r, (s, b) in enumerate(steps.tolist()))
+            raise RuntimeError(
+                "DistributedDataParallel: the ranks are out of step, so their gradients cannot be "
+                f"averaged ({where}; counting synchronised forwards, and backwards since the last "
+                "one). Every rank must make the same synchronised forwards (in grad mode, outside "
+                "no_sync()) and the same number of backward passes after each: a rank that skips "
+                "backward (an empty batch, a loss that reaches no parameter) must still run one, "
+                "e.g. on its loss times 0, and a forward on some ranks only (evaluation) belongs "
+                "under tinygrad_rnn.no_grad() or goes through ddp.module.")
+        flags = every[:, 16:]
+        return {"ready": (flags & 1).astype(bool), "used": (flags & 2).astype(bool)}
+
+    def _unused_message(self, ready):
+        """PyTorch's error for parameters that got no gradient, with each rank's missing ones."""
+        lines = []
+        for r, got in enumerate(ready):
+            missing = np.flatnonzero(~got).tolist()
+            if missing:
+                names = ", ".join(self._names.get(id(self._params[i]), "?") for i in missing)
+                lines.append(f"Parameter indices which did not receive grad for rank {r}: "
+                             f"{' '.join(map(str, missing))} ({names})")
+        return ("DistributedDataParallel: some parameters received no gradient in this backward pass: "
+                "your module has parameters that were not used in producing loss, so the gradients "
+                "cannot be averaged over the ranks (every rank raises this error; no gradient was "
+                "averaged). You can enable unused parameter detection by passing the keyword argument "
+                "`find_unused_parameters=True` to `nn.parallel.DistributedDataParallel` (they then "
+                "count as zeros), and by making sure all `forward` function outputs participate in "
+                "calculating loss.\n" + "\n".join(lines))
 
     def _layout_key(self):
         return tuple((p.dtype, p.device) for p in self._params)
