@@ -8,11 +8,60 @@ and, where PyTorch is installed, against PyTorch run on the same code.
 3. ``cross_entropy`` / ``nll_loss`` with every target ignored: the mean is nan (0 / 0) and the
    gradient 0, not nan.
 """
+import threading
+
 import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
+
+
+# ----------------------------------------------------------------------------- 2. threads
+
+def _threads_accumulate(n_threads, n_backward, size, loss=lambda w: (w * 1.0).sum(), **kw):
+    """Every thread runs ``n_backward`` backward passes of ``loss(w)`` into the shared leaf ``w``
+    (zeros): with the default loss each adds 1 everywhere, so w.grad must be n_threads * n_backward
+    everywhere."""
+    w = tg.tensor(np.zeros(size, np.float32), requires_grad=True)
+    start = threading.Barrier(n_threads)
+
+    def work():
+        start.wait()
+        for _ in range(n_backward):
+            loss(w).backward(**kw)
+    threads = [threading.Thread(target=work) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return w.grad.numpy()
+
+
+def test_threads_sharing_a_leaf_lose_no_gradient():
+    # 2M elements: large enough that NumPy releases the GIL inside `+=`, where the additions of two
+    # unlocked threads overwrite each other (before the fix tens of elements ended at 58-59)
+    for _ in range(3):
+        g = _threads_accumulate(2, 30, 2_000_000)
+        assert np.count_nonzero(g != 60.0) == 0, np.unique(g)
+
+
+def test_threads_first_gradients_into_an_empty_grad_all_count():
+    # each thread's first backward finds .grad None; w + 0 hands the leaf a gradient it must copy
+    # (it is a broadcast view), and NumPy releases the GIL while copying: one thread's gradient
+    # must not replace another's (before the fix about half of these trials lost one)
+    for _ in range(10):
+        g = _threads_accumulate(4, 1, 2_000_000, loss=lambda w: (w + 0.0).sum())
+        assert np.count_nonzero(g != 4.0) == 0, np.unique(g)
+
+
+def test_threads_accumulate_with_create_graph():
+    # with create_graph .grad becomes old + new, a recorded op: the same read-add-write step
+    # d/dw sum(w^2 + w) = 2 w + 1 = 1 at w = 0, so 2 threads x 20 passes give 40
+    for _ in range(2):
+        g = _threads_accumulate(2, 20, 1_000_000, loss=lambda w: (w * w + w).sum(),
+                                create_graph=True)
+        assert np.count_nonzero(g != 40.0) == 0, np.unique(g)
 
 
 # ----------------------------------------------------------------------------- 3. cross-entropy

@@ -534,6 +534,12 @@ def _writeable(a) -> bool:
     return getattr(flags, "writeable", True)      # CuPy's flags have no writeable: always True
 
 
+# Backward passes may run in several threads on graphs that share leaves (PyTorch allows it).
+# Adding into a leaf's .grad reads it, adds and writes it back, and NumPy releases the GIL inside
+# `+=`: without this lock two threads lose each other's additions. It covers that step only (hooks
+# run outside it), once per leaf per backward.
+_grad_lock = threading.Lock()
+
 try:
     from sys import getrefcount as _refs
 except ImportError:                  # not CPython: no reference counts, so never adopt
@@ -699,21 +705,22 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
                 if id(leaf) in capture:
                     capture[id(leaf)] = wrap(e[1], leaf.device)
                 continue
-            old = leaf.grad
-            if not raw:             # a recorded, differentiable copy or sum, as PyTorch
-                leaf.grad = e[1].clone() if old is None else old + e[1]
-            elif old is None:
-                # keep the array backward made when nothing else holds it (PyTorch's use-count
-                # rule): referenced only by this entry (and getrefcount's argument); else copy
-                g = e[1]
-                own = g.base is None and _refs(g) <= 3 and _writeable(g)
-                leaf.grad = T._make(g if own else g.copy(), leaf.device)
-            elif type(old) is T and not old._requires_grad and old.data.shape == e[1].shape \
-                    and _writeable(old.data) and old.data.base is None:
-                old.data += e[1]        # accumulate in place, as PyTorch
-                old._mark_changed()
-            else:
-                leaf.grad = T._make(_add(old.data, e[1]), leaf.device)
+            with _grad_lock:        # read, add and write .grad as one step (see _grad_lock)
+                old = leaf.grad
+                if not raw:         # a recorded, differentiable copy or sum, as PyTorch
+                    leaf.grad = e[1].clone() if old is None else old + e[1]
+                elif old is None:
+                    # keep the array backward made when nothing else holds it (PyTorch's use-count
+                    # rule): referenced only by this entry (and getrefcount's argument); else copy
+                    g = e[1]
+                    own = g.base is None and _refs(g) <= 3 and _writeable(g)
+                    leaf.grad = T._make(g if own else g.copy(), leaf.device)
+                elif type(old) is T and not old._requires_grad and old.data.shape == e[1].shape \
+                        and _writeable(old.data) and old.data.base is None:
+                    old.data += e[1]    # accumulate in place, as PyTorch
+                    old._mark_changed()
+                else:
+                    leaf.grad = T._make(_add(old.data, e[1]), leaf.device)
             if leaf._post_hooks:
                 for hook in tuple(leaf._post_hooks.values()):
                     hook(leaf)
