@@ -236,9 +236,18 @@ FREED_GRAPH = (
 
 
 _NO_GRADS = [(False,) * n for n in range(6)]
-_STALE_VIEW = ("{op}: this view was taken from a tensor that was later changed by an in-place "
-               "operation recorded in the graph, so its history is out of date. Take the view again "
-               "after the in-place operation.")
+# Why a view taken before a recorded in-place op on its base cannot get its history rebuilt (as
+# in PyTorch, which refuses the same two cases); ``_share_storage`` stores one in place of the
+# view ops to replay.
+_NO_GRAD_VIEW = ("this view was created in no_grad mode and its base was later changed by an "
+                 "in-place operation recorded in the graph; whether the view should follow that "
+                 "change is ambiguous, so it is refused. Take the view again after the in-place "
+                 "operation, or put the view and the in-place operation both inside the no_grad "
+                 "block (not tracked) or both outside it (tracked).")
+_MULTI_VIEW = ("this view is one of several returned by one op (split, chunk, unbind) and its base "
+               "was later changed by an in-place operation recorded in the graph; the history of "
+               "such views is not rebuilt. Take the views again after the in-place operation, or "
+               "use an out-of-place operation.")
 
 
 def _device_error(cls, args):
@@ -363,6 +372,8 @@ class Function:
             args_loop = args
         for a in args_loop:             # one pass: device check, unwrap, and the graph edges
             if isinstance(a, T):
+                if a._base is not None and a._view_epoch != a._vc.rebase:
+                    a._refresh_view(op_name(cls))   # older than a recorded in-place op on its base
                 d = a.device
                 if dev is None:
                     dev = d
@@ -373,9 +384,7 @@ class Function:
                 if a._requires_grad:
                     record = True
                     needs.append(True)
-                    if a._base is not None and a._view_epoch != a._vc.rebase:
-                        raise RuntimeError(_STALE_VIEW.format(op=op_name(cls)))
-                    fn = a.grad_fn
+                    fn = a._grad_fn
                     if fn is None:
                         edges.append(a)
                     else:
@@ -412,7 +421,7 @@ class Function:
                 raw = np.asarray(raw)
             out = T._make(raw, ctx.out_device or dev or _device_of(raw))
             if cls.view:
-                _share_storage(args[0], (out,))
+                _share_storage(cls, args, kwargs, (out,))
             if watch.forward is not None:
                 watch.forward(cls, args, (out,), None)
             return out
@@ -450,7 +459,7 @@ class Function:
             if ctx._to_save is not None:
                 ctx._resolve_saved(args, arrays, outs, produced)
         if cls.view:
-            _share_storage(args[0], outs)
+            _share_storage(cls, args, kwargs, outs)
         if watch.forward is not None:
             watch.forward(cls, args, outs, ctx if record else None)
         return outs if multi else outs[0]
@@ -528,16 +537,32 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-def _share_storage(src, outs):
-    """Outputs of a view op that really are views of ``src`` share its version counter and base."""
-    T = Function._tensor_cls
-    if not isinstance(src, T):
+def _share_storage(cls, args, kwargs, outs):
+    """Outputs of a view op that really are views of its first input share that input's version
+    counter and base, and remember the view ops that lead from the base to them, so that a
+    recorded in-place op on the base later makes them replay those ops for their new history
+    (or the reason they cannot: ``_NO_GRAD_VIEW``, ``_MULTI_VIEW``)."""
+    src = args[0]
+    if not isinstance(src, Function._tensor_cls):
         return
+    base = src._base
+    if not _mode.enabled:
+        steps = _NO_GRAD_VIEW
+    elif len(outs) > 1:
+        steps = _MULTI_VIEW
+    elif base is None:
+        steps = ((cls, args[1:], kwargs),)
+    else:
+        steps = src._view_ops
+        if type(steps) is not str:
+            steps = steps + ((cls, args[1:], kwargs),)
     for o in outs:
         if is_view_of(o.array, src.array):
             c = o._vc = src._counter()
-            o._base = src._base if src._base is not None else src
+            o._base = src if base is None else base
             o._view_epoch = c.rebase
+            o._view_ops = steps
+
 
 class _OnceDifferentiable(Function):
     """Placed on gradients computed by a fused kernel under create_graph: differentiating them
@@ -627,6 +652,12 @@ def _writeable(a) -> bool:
     flags = a.flags
     return getattr(flags, "writeable", True)      # CuPy's flags have no writeable: always True
 
+
+# Backward passes may run in several threads on graphs that share leaves (PyTorch allows it).
+# Adding into a leaf's .grad reads it, adds and writes it back, and NumPy releases the GIL inside
+# `+=`: without this lock two threads lose each other's additions. It covers that step only (hooks
+# run outside it), once per leaf per backward.
+_grad_lock = threading.Lock()
 
 try:
     from sys import getrefcount as _refs
@@ -793,21 +824,22 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, cap
                 if id(leaf) in capture:
                     capture[id(leaf)] = wrap(e[1], leaf.device)
                 continue
-            old = leaf.grad
-            if not raw:             # a recorded, differentiable copy or sum, as PyTorch
-                leaf.grad = e[1].clone() if old is None else old + e[1]
-            elif old is None:
-                # keep the array backward made when nothing else holds it (PyTorch's use-count
-                # rule): referenced only by this entry (and getrefcount's argument); else copy
-                g = e[1]
-                own = g.base is None and _refs(g) <= 3 and _writeable(g)
-                leaf.grad = T._make(g if own else g.copy(), leaf.device)
-            elif type(old) is T and not old._requires_grad and old.array.shape == e[1].shape \
-                    and _writeable(old.array) and old.array.base is None:
-                old.array += e[1]        # accumulate in place, as PyTorch
-                old._mark_changed()
-            else:
-                leaf.grad = T._make(_add(old.array, e[1]), leaf.device)
+            with _grad_lock:        # read, add and write .grad as one step (see _grad_lock)
+                old = leaf.grad
+                if not raw:         # a recorded, differentiable copy or sum, as PyTorch
+                    leaf.grad = e[1].clone() if old is None else old + e[1]
+                elif old is None:
+                    # keep the array backward made when nothing else holds it (PyTorch's use-count
+                    # rule): referenced only by this entry (and getrefcount's argument); else copy
+                    g = e[1]
+                    own = g.base is None and _refs(g) <= 3 and _writeable(g)
+                    leaf.grad = T._make(g if own else g.copy(), leaf.device)
+                elif type(old) is T and not old._requires_grad and old.array.shape == e[1].shape \
+                        and _writeable(old.array) and old.array.base is None:
+                    old.array += e[1]    # accumulate in place, as PyTorch
+                    old._mark_changed()
+                else:
+                    leaf.grad = T._make(_add(old.array, e[1]), leaf.device)
             if leaf._post_hooks:
                 for hook in tuple(leaf._post_hooks.values()):
                     hook(leaf)

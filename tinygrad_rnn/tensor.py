@@ -15,7 +15,8 @@ import weakref
 import numpy as np
 
 from . import backend, dtypes
-from .autograd import Function, OpError, Version, is_grad_enabled, no_grad, run_backward
+from .autograd import (Function, OpError, Version, enable_grad, is_grad_enabled, no_grad,
+                       run_backward)
 
 
 def as_dtype(dtype, op="Tensor"):
@@ -101,8 +102,9 @@ class Tensor:
     ``requires_grad=``, ``dtype=`` (instead of the default float) and ``device=``.
     """
 
-    __slots__ = ("array", "grad", "grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
-                 "_retains_grad", "_vc", "_base", "_view_epoch", "_post_hooks", "__weakref__")
+    __slots__ = ("array", "grad", "_grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
+                 "_retains_grad", "_vc", "_base", "_view_epoch", "_view_ops", "_post_hooks",
+                 "__weakref__")
     __array_ufunc__ = None      # NumPy operators defer to ours: ndarray + Tensor -> Tensor.__radd__
 
     def __init__(self, *args, requires_grad=False, dtype=None, device=None):
@@ -169,7 +171,7 @@ class Tensor:
     def _make(cls, data, device, requires_grad=False, grad_fn=None, index=0):
         """Wrap an array already on ``device`` without any checks (the fast path ops use)."""
         t = object.__new__(cls)
-        t.array, t.device, t._requires_grad, t.grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
+        t.array, t.device, t._requires_grad, t._grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
         t.grad = t._hooks = t._vc = t._base = t._post_hooks = None
         t._retains_grad = False
         return t
@@ -177,6 +179,10 @@ class Tensor:
     # ------------------------------------------------------------------ autograd state
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None and self._view_epoch != self._vc.rebase:
+            if type(self._view_ops) is str:     # using it raises; until then report the base's flag
+                return self._base._requires_grad
+            self._refresh_view("requires_grad")
         return self._requires_grad
 
     @requires_grad.setter
@@ -192,6 +198,17 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad_fn(self):
+        """The graph node that made this tensor (None for leaves and tensors without history)."""
+        if self._base is not None and self._view_epoch != self._vc.rebase:
+            self._refresh_view("grad_fn")
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node):
+        self._grad_fn = node
 
     @property
     def is_leaf(self) -> bool:
@@ -229,7 +246,7 @@ class Tensor:
         return t
 
     def detach_(self):
-        if self._base is not None and self._requires_grad:
+        if self._base is not None:      # as PyTorch: it would get history again from its base
             raise RuntimeError("detach_: can't detach a view in place; use .detach() instead")
         self.grad_fn, self._requires_grad = None, False
         return self
@@ -253,7 +270,7 @@ class Tensor:
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep theirs)."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad")
         if self.grad_fn is not None:
             self._retains_grad = True
@@ -264,7 +281,7 @@ class Tensor:
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
         key = object()
         if self.grad_fn is None:
@@ -284,7 +301,7 @@ class Tensor:
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(self)`` on this leaf after backward has added into its ``.grad`` (what
         data-parallel training uses to start averaging gradients). Returns a handle with ``remove()``."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
@@ -314,7 +331,7 @@ class Tensor:
         The graph's saved buffers are freed afterwards unless ``retain_graph=True``;
         ``create_graph=True`` records the backward pass so gradients can be differentiated again.
         """
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("backward: element 0 of tensors does not require grad and does not have a "
                                "grad_fn (did you create it under no_grad() or from detached tensors?)")
         run_backward([self], [self._default_grad(gradient)],
@@ -396,8 +413,12 @@ class Tensor:
             extra.append(f"device='{self.device}'")
         if self.dtype not in (dtypes.DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(bool)) or self.array.size == 0:
             extra.append(f"dtype={self.dtype}")
-        if self.grad_fn is not None:
-            extra.append(f"grad_fn={self.grad_fn!r}")
+        try:
+            fn = None if self.grad_fn is None else repr(self.grad_fn)
+        except RuntimeError:        # a view whose history cannot be rebuilt (PyTorch prints this)
+            fn = "<Invalid>"
+        if fn is not None:
+            extra.append(f"grad_fn={fn}")
         elif self._requires_grad:
             extra.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
@@ -484,7 +505,7 @@ class Tensor:
         return _scalar(other)
 
     def _check_inplace(self, op, record):
-        if self._requires_grad and self.grad_fn is None and is_grad_enabled():
+        if self._requires_grad and self._grad_fn is None and is_grad_enabled():
             raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place "
                                "operation. Wrap parameter updates in `with no_grad():` as optimizers "
                                "do, or change a .clone() of it.")
@@ -513,23 +534,46 @@ class Tensor:
         self._counter().value += 1
 
     def _take_history(self, out):
-        """After a recorded in-place op: this tensor becomes output ``out`` of its node."""
-        node, i = out.grad_fn, out._out_index
+        """After a recorded in-place op: this tensor becomes output ``out`` of its node. Views
+        taken before now have a stale history (``rebase``), which they rebuild on first use."""
         c = self._counter()
         c.value += 1
         c.rebase += 1
-        prev = self.grad_fn
-        if prev is not None:        # the old value's node no longer produces this tensor
+        self._adopt(out)
+        node = out._grad_fn
+        if out._vc is not None and node is not None:   # the node saved its output: follow this
+            node._versions = [(j, c, c.value) if v is out._vc else (j, v, n)   # tensor's counter
+                              for j, v, n in node._versions]
+
+    def _adopt(self, out):
+        """Take over the history of ``out``, a tensor of the same values: this tensor becomes that
+        output of out's node, and the node that made its old value no longer produces it."""
+        prev = self._grad_fn
+        if prev is not None:
             prev_outs = list(prev._outputs)
             prev_outs[self._out_index] = _dead_ref
             prev._outputs = tuple(prev_outs)
-        self.grad_fn, self._out_index, self._requires_grad = node, i, True
-        outs = list(node._outputs)
-        outs[i] = weakref.ref(self)
-        node._outputs = tuple(outs)
-        if out._vc is not None:     # the node saved its output: follow this tensor's counter now
-            node._versions = [(j, c, c.value) if v is out._vc else (j, v, n)
-                              for j, v, n in node._versions]
+        node, i = out._grad_fn, out._out_index
+        self._grad_fn, self._out_index, self._requires_grad = node, i, out._requires_grad
+        if node is not None:
+            outs = list(node._outputs)
+            outs[i] = weakref.ref(self)
+            node._outputs = tuple(outs)
+
+    def _refresh_view(self, op):
+        """Rebuild the history of a view taken before a recorded in-place op on its base: replay
+        the view ops that made it on the base's new value, as PyTorch regenerates a view's history
+        (``b = zeros(3); v = b[:2]; b.add_(w)`` makes ``v`` the differentiable ``b[:2]`` of the new
+        ``b``). Views that cannot be rebuilt raise, naming ``op``, the operation that used them."""
+        steps = self._view_ops
+        if type(steps) is str:          # the reason it cannot be rebuilt
+            raise RuntimeError(f"{op}: {steps}")
+        t = self._base
+        with enable_grad():             # the history exists whatever the mode it is first read in
+            for cls, args, kwargs in steps:
+                t = cls.apply(t, *args, **kwargs)
+        self._view_epoch = self._vc.rebase
+        self._adopt(t)
 
     def _inplace_op(self, op, fn, *others, saves_self=False):
         """Change this tensor in place to ``fn(self, *others)``, computed with Tensor ops.
@@ -538,8 +582,8 @@ class Tensor:
         recorded it computes on a copy of the old values, which backward still needs.
         """
         others = tuple(self._operand(op, o) for o in others)
-        record = is_grad_enabled() and (self._requires_grad or any(
-            isinstance(o, Tensor) and o._requires_grad for o in others))
+        record = is_grad_enabled() and (self.requires_grad or any(
+            isinstance(o, Tensor) and o.requires_grad for o in others))
         self._check_inplace(op, record)
         if not record:
             with no_grad():
@@ -547,7 +591,7 @@ class Tensor:
             self._write(op, out.array)
             return self
         old = Tensor._make(self.array.copy() if saves_self else self.array, self.device,
-                           self._requires_grad, self.grad_fn, self._out_index)
+                           self._requires_grad, self._grad_fn, self._out_index)
         if not saves_self:
             old._vc = self._counter()
         out = fn(old, *others)
@@ -597,8 +641,8 @@ class Tensor:
         """``x[index] = value``; recorded in the graph when ``value`` or ``x`` requires grad."""
         idx = ops.raw_index(index, self)
         value = self._operand("setitem", value)
-        record = is_grad_enabled() and (self._requires_grad or (
-            isinstance(value, Tensor) and value._requires_grad))
+        record = is_grad_enabled() and (self.requires_grad or (
+            isinstance(value, Tensor) and value.requires_grad))
         self._check_inplace("setitem", record)
         if isinstance(value, Tensor) and value.dtype != self.dtype:
             value = value.to(self.dtype)             # index assignment casts, as in PyTorch
@@ -606,7 +650,7 @@ class Tensor:
             self.array[idx] = value.array if isinstance(value, Tensor) else value
             self._counter().value += 1
             return
-        old = Tensor._make(self.array, self.device, self._requires_grad, self.grad_fn, self._out_index)
+        old = Tensor._make(self.array, self.device, self._requires_grad, self._grad_fn, self._out_index)
         self._take_history(ops.IndexPut.apply(old, value, idx))
 
     # ------------------------------------------------------------------ arithmetic
@@ -1015,7 +1059,7 @@ class Tensor:
 
 
 def _needs_grad(x):
-    return isinstance(x, Tensor) and x._requires_grad
+    return isinstance(x, Tensor) and x.requires_grad
 
 
 def _times_alpha(op, x, other, alpha):

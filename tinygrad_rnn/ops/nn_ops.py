@@ -137,6 +137,8 @@ class SoftmaxCrossEntropy(Function):
 
     One node instead of log_softmax + picking + masking; its gradient is the classic
     ``softmax(x) - onehot(t)`` per row (times the incoming gradient, 0 on ignored rows).
+    Ignored rows are masked by selection, not by multiplying with 0: with every target ignored
+    the mean's incoming gradient is 1/0 = inf, and inf * 0 would be nan (PyTorch gives 0).
     ``backward`` builds it from Tensor ops (differentiable again), ``backward_raw`` on arrays.
     """
     name = "cross_entropy"
@@ -147,7 +149,7 @@ class SoftmaxCrossEntropy(Function):
         shifted = x - x.max(axis=1, keepdims=True)          # stable for any finite logits
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         rows = xp.arange(x.shape[0])
-        loss = -logp[rows, target] * valid
+        loss = xp.where(valid, -logp[rows, target], 0)   # 0 even where an ignored row is not finite
         ctx.logp, ctx.rows, ctx.target, ctx.valid = logp, rows, target, valid
         ctx.save_for_backward(x)
         return loss.astype(x.dtype, copy=False)
@@ -156,8 +158,8 @@ class SoftmaxCrossEntropy(Function):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         onehot = x.device.xp.zeros(x.shape, x.dtype)
-        onehot[ctx.rows, ctx.target] = 1
-        scale = g * const(ctx.valid.astype(x.dtype), g)
+        onehot[ctx.rows, ctx.target] = ctx.valid      # 1, except on ignored rows (no -0.0 there)
+        scale = g.where(const(ctx.valid, g), 0.0)
         return (x.softmax(1) - const(onehot, x)) * scale.unsqueeze(1), None, None
 
     @staticmethod
@@ -165,6 +167,6 @@ class SoftmaxCrossEntropy(Function):
         ctx.saved_arrays                                    # the same version check as backward
         xp = ctx.xp(g)
         grad = xp.exp(ctx.logp)                             # softmax(x)
-        grad[ctx.rows, ctx.target] -= 1
-        grad *= (g * ctx.valid)[:, None]
+        grad[ctx.rows, ctx.target] -= ctx.valid         # - onehot(t), except on ignored rows
+        grad *= xp.where(ctx.valid, g, 0)[:, None]
         return grad.astype(g.dtype, copy=False), None, None
