@@ -305,6 +305,21 @@ def test_an_error_in_worker_init_fn_is_raised():
         list(DataLoader(_xy(), batch_size=2, num_workers=1, worker_init_fn=failing_init))
 
 
+def test_handing_work_to_a_worker_that_has_exited_keeps_the_work_and_does_not_raise():
+    # a worker whose worker_init_fn failed has exited: its task pipe is closed at the far end, and
+    # sending to it raises BrokenPipeError; the failure is reported by get(), from the worker's
+    # message, so the send must neither raise nor lose the batch
+    import multiprocessing
+    from tinygrad_rnn.data.loader import _Workers
+    receive, send = multiprocessing.Pipe(duplex=False)
+    receive.close()
+    workers = object.__new__(_Workers)
+    workers.tasks, workers.pending, workers.epoch_id = [send], [[(0, [0, 1])]], 0
+    workers._send(0)
+    assert workers.pending == [[(0, [0, 1])]]
+    send.close()
+
+
 def test_a_worker_that_dies_is_reported():
     with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid \d+\) exited unexpectedly with exit code 3"):
         list(DataLoader(Dies(), batch_size=1, num_workers=2))

@@ -224,8 +224,12 @@ class _Workers:
 
     def _send(self, w):
         if self.pending[w]:
-            b, idx = self.pending[w].pop()
-            self.tasks[w].send((self.epoch_id, b, idx))
+            b, idx = self.pending[w][-1]
+            try:
+                self.tasks[w].send((self.epoch_id, b, idx))
+            except (BrokenPipeError, ConnectionResetError):
+                return      # that worker has exited (its worker_init_fn failed): get() says why
+            self.pending[w].pop()
 
     def get(self, b, epoch_id):
         if epoch_id != self.epoch_id:
