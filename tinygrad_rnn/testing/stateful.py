@@ -189,15 +189,18 @@ class GraphMachine(RuleBasedStateMachine):
     @rule(seed=st.integers(1, 2**16))
     def recheck_with_new_upstream_gradient(self, seed):
         """Always available, so a full graph still has a move: check again with another ``v``."""
+        __tracebackhide__ = True
         self._check(seed)
 
     @invariant()
     def gradients_match_finite_differences(self):
+        __tracebackhide__ = True
         if len(self.steps) != self.checked:
             self.checked = len(self.steps)
             self._check(0)
 
     def _check(self, seed):
+        __tracebackhide__ = True
         if all(name is None for name, _, _ in self.steps):
             return
         names = ", ".join(n for n, _, _ in self.steps if n is not None)
