@@ -312,6 +312,13 @@ def test_weight_used_where_its_transpose_belongs_is_named(op):
            "dx = g @ w, not g @ w.T" in msg
 
 
+def test_a_matrix_product_that_does_not_fit_in_backward_gets_the_transpose_rules():
+    # nn.Linear's convention with a non-square weight: g @ w.T cannot even be computed
+    msg = _message(LinearInputGradWrongOrder.apply, rand(5, 3), rand(4, 3, seed=1))
+    assert "backward raised\n  matmul: shapes (5, 4) and (3, 4) cannot be multiplied" in msg
+    assert "diagnosis: matrix product order" in msg and "dx = g @ w and dw = g.T @ x" in msg
+
+
 class SigmoidWrong(Function):
     """sigmoid with the derivative s (1 + s) instead of s (1 - s)."""
     @staticmethod

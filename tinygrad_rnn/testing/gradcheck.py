@@ -31,7 +31,8 @@ import numpy as np
 from .. import autograd
 from ..autograd import OpError
 from ..tensor import Tensor
-from .diagnosis import MISSING_BROADCAST_REDUCTION, broadcast_copies, diagnose, worst_table
+from .diagnosis import (_TRANSPOSE_HINT, MATMUL_ORDER, MISSING_BROADCAST_REDUCTION, broadcast_copies,
+                        diagnose, worst_table)
 
 __all__ = ["GradcheckError", "GradcheckResult", "gradcheck", "gradgradcheck", "check_vjp",
            "default_tolerances"]
@@ -158,6 +159,11 @@ class _Check:
                                   [self.upstream_tensor(k, scale) for k in roots],
                                   retain_graph=retain, capture=capture)
         except OpError as e:
+            if str(e).startswith("matmul:"):
+                raise GradcheckError(
+                    f"gradcheck failed for {self.name}: backward raised\n  {e}\n  diagnosis: "
+                    f"{MATMUL_ORDER}: a matrix product in backward has an operand untransposed or on "
+                    f"the wrong side: {_TRANSPOSE_HINT}") from e
             if "sum_to_size" not in str(e):
                 raise
             raise GradcheckError(
