@@ -73,7 +73,9 @@ def test_the_site_loads_no_script_or_style_from_the_network(site):
                 assert not REMOTE.match(url), f"{page.relative_to(site)} loads {url} ({tag})"
     for css in site.rglob("*.css"):
         text = css.read_text(encoding="utf-8", errors="replace")
-        for url in re.findall(r"url\(\s*[\"']?([^\"')]*)", text) + re.findall(r"@import\s+[\"']([^\"']*)", text):
+        urls = re.findall(r"url\(\s*[\"']?([^\"')]*)", text) + \
+            re.findall(r"@import\s+[\"']([^\"']*)", text)
+        for url in urls:
             assert not REMOTE.match(url), f"{css.relative_to(site)} loads {url}"
 
 

@@ -69,7 +69,8 @@ def test_the_exercise_stub_fails_every_check(name, tmp_path, monkeypatch):
 
 def test_exercise_and_solution_differ_only_in_the_tasks():
     for name in NAMES:
-        ex, sol = code_cells(EXERCISES / f"{name}.ipynb"), code_cells(EXERCISES / "solutions" / f"{name}.ipynb")
+        ex = code_cells(EXERCISES / f"{name}.ipynb")
+        sol = code_cells(EXERCISES / "solutions" / f"{name}.ipynb")
         assert [i for i, _ in ex] == [i for i, _ in sol]
         assert sum(a != b for (_, a), (_, b) in zip(ex, sol)) >= 1
         assert [s for _, s in ex if s.startswith("# check")] == [s for _, s in sol if s.startswith("# check")]

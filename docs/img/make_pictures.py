@@ -214,8 +214,9 @@ def gru_cell():
     _path(ax, [(5.6, 3.0), (7.5, 3.0), (7.5, top - 0.2)])
     ax.text(6.5, 3.15, "$(1 - z) \\odot n$", ha="center", fontsize=9)
     _path(ax, [(8.6, top + 0.5), (0.4, top + 0.5)], color=GRAD, ls="--")
-    ax.text(4.5, top + 0.65, "gradient: $\\partial L/\\partial h_{t-1}$ gets $\\partial L/\\partial h_t \\odot z$ "
-            "directly (+ the paths through the gates and n)", ha="center", fontsize=8.5, color=GRAD)
+    ax.text(4.5, top + 0.65, "gradient: $\\partial L/\\partial h_{t-1}$ gets "
+            "$\\partial L/\\partial h_t \\odot z$ directly (+ the paths through the gates and n)",
+            ha="center", fontsize=8.5, color=GRAD)
     return fig
 
 
@@ -223,7 +224,8 @@ def sequence_structures():
     """The four sequence structures, each unrolled over time with one cell shared by every step."""
     from matplotlib.figure import Figure
     fig = Figure(figsize=(12, 4.0))
-    panels = [("one-to-many", "captioning: image -> words\nexamples/captioning.py", [1, 0, 0, 0], [1, 1, 1, 1]),
+    panels = [("one-to-many", "captioning: image -> words\nexamples/captioning.py",
+               [1, 0, 0, 0], [1, 1, 1, 1]),
               ("many-to-one", "sentiment: sentence -> label\nexamples/sequence_classification.py",
                [1, 1, 1, 1], [0, 0, 0, 1]),
               ("many-to-many, synchronised", "a label at every step\nexamples/tagging.py",

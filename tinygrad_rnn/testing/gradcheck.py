@@ -20,7 +20,9 @@ Besides the values it checks that every gradient has its input's shape, dtype an
 inputs without ``requires_grad`` get no gradient, that a zero upstream gradient gives zero
 gradients, that a second backward over the same graph gives the same result, and that nothing
 changed the inputs in place. A failure raises ``GradcheckError`` (an ``AssertionError``) whose
-message shows the worst entries and, where the numbers fit a known pattern, names the likely bug.
+message shows the worst entries and, where the numbers fit a known pattern, names the likely bug,
+then lists every (output, input) pair checked. The functions here set ``__tracebackhide__``, so
+pytest's traceback of a failed check ends at the caller's line, not in this file.
 """
 from __future__ import annotations
 
@@ -228,7 +230,6 @@ class _Cmp:
     def evaluate(self, atol, rtol):
         """``(masked, bad, err)``: masked entries (kinks, jumps) are only checked to lie between
         the one-sided differences (kinks) or not at all (jumps)."""
-        __tracebackhide__ = True
         tol, kink = self.tol(atol, rtol), self.kinks(atol, rtol)
         lo, hi = np.minimum(self.left, self.right), np.maximum(self.left, self.right)
         kink_ok = (self.analytic >= lo - tol) & (self.analytic <= hi + tol)
