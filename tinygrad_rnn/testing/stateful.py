@@ -92,13 +92,13 @@ class GraphMachine(RuleBasedStateMachine):
     Class attributes to override: ``shape`` (the largest node shape; leaves take it or a shape that
     broadcasts to it), ``max_leaves``, ``max_nodes``, ``device`` (None: the default device),
     ``check_second_order`` (also run :func:`gradgradcheck`), ``gradcheck_kwargs``,
-    ``registered_share`` (the share of op draws that pick one of the ops added with
-    :meth:`register_op`, default 0.5; 0 draws every op alike).
+    ``favour_registered`` (True: half of the op draws pick one of the ops added with
+    :meth:`register_op`; False: every op alike).
     """
 
     ops: dict = _builtin_ops()
     _registered = frozenset()       # names added with register_op (on this class or a parent)
-    registered_share = 0.5          # the share of op draws that go to registered ops
+    favour_registered = True        # half of the op draws go to registered ops
     shape = (2, 3)
     max_leaves = 3
     max_nodes = 8
@@ -128,14 +128,14 @@ class GraphMachine(RuleBasedStateMachine):
         return sorted(n for n, op in cls.ops.items() if op.arity == arity and op.kind == kind)
 
     def _draw_op(self, data, arity, kind="elementwise"):
-        """An op name: with probability ``registered_share`` one of the ops registered with
-        :meth:`register_op` (when there are any of this arity and kind), else any op. The built-in
+        """An op name: half the time (with ``favour_registered``) one of the ops registered with
+        :meth:`register_op`, when there are any of this arity and kind, else any op. The built-in
         ops are already tested by the project; a user's op is what a user's machine is for, and
         drawn uniformly among some twenty it would be tried too rarely to catch its bugs. The
         registered ops come first, so shrinking moves towards them."""
         names = self._names(arity, kind)
         mine = [n for n in names if n in self._registered]
-        if mine and data.draw(st.integers(0, 99), label="pick") < 100 * self.registered_share:
+        if mine and self.favour_registered and data.draw(st.booleans(), label="registered op"):
             return data.draw(st.sampled_from(mine), label="op")
         return data.draw(st.sampled_from(mine + [n for n in names if n not in mine]), label="op")
 
