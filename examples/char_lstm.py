@@ -12,6 +12,7 @@ follows a cosine schedule, and the loss is reported in nats and bits per charact
     python examples/char_lstm.py                       # about 5 minutes on 2 CPU cores
     python examples/char_lstm.py --quick               # a few seconds (the tests run this)
     python examples/char_lstm.py --resume              # continue from char_lstm.ckpt after a stop
+    python examples/char_lstm.py --resume --steps 2000 # train a finished run 500 steps more
     python examples/char_lstm.py --sample-only char_lstm.ckpt --prime "class " --temperature 1
     python examples/char_lstm.py --text FILE           # any UTF-8 text instead of the stdlib
     python examples/char_lstm.py --device cuda         # on a GPU (needs CuPy)
@@ -26,7 +27,10 @@ the details and a sample of the text.
 
 Checkpoints (model, optimizer, scheduler, RNG, data position and the carried hidden state) are
 written atomically every ``--checkpoint-every`` steps and at the end; ``--resume`` continues from
-one and ends bit-identical to a run that was never interrupted. The run ends by printing one line:
+one and ends bit-identical to a run that was never interrupted. ``--resume`` with a larger
+``--steps`` than the run was planned for extends it: once the planned steps are done, the extra
+steps follow a new cosine from ``--lr`` down to ``--min-lr`` (a warm restart, as in SGDR), with
+Adam's moments carried on. The run ends by printing one line:
 ``validation loss: X.XXX nats/char (Y.YY bits/char)``.
 """
 import argparse
@@ -107,7 +111,7 @@ def sample(model, vocab, prime="\n", length=300, temperature=0.8, generator=None
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--text", help="train on this UTF-8 file instead of the Python stdlib's sources")
     p.add_argument("--max-chars", type=int, help="use only the first N characters of the corpus")
     p.add_argument("--valid-fraction", type=float, help="the last fraction held out (default 0.05)")
@@ -120,7 +124,8 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, help="Adam's starting learning rate (3e-3)")
     p.add_argument("--min-lr", type=float, help="the learning rate the cosine ends at (1e-4)")
     p.add_argument("--clip", type=float, help="gradient norm clipping (1.0)")
-    p.add_argument("--steps", type=int, help=f"training steps ({DEFAULTS['steps']})")
+    p.add_argument("--steps", type=int, help=f"training steps ({DEFAULTS['steps']}); with --resume, "
+                   "more than the checkpoint was planned for extends it by a new cosine")
     p.add_argument("--seed", type=int, help="seed of every random choice (0)")
     p.add_argument("--eval-every", type=int, help="validate and sample every N steps (500)")
     p.add_argument("--eval-chars", type=int, help="validate on the first N characters of the "
@@ -128,7 +133,8 @@ def parse_args(argv):
     p.add_argument("--checkpoint", help="checkpoint path (default: --out's name with .ckpt, "
                    "char_lstm.ckpt)")
     p.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps (100)")
-    p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from --checkpoint (a larger "
+                   "--steps extends a finished run)")
     p.add_argument("--stop-after", type=int, help="stop after N steps as if interrupted (the "
                    "checkpoint of step N is written first; resume with --resume)")
     p.add_argument("--sample-only", metavar="CHECKPOINT", help="load CHECKPOINT and print samples")
@@ -190,6 +196,25 @@ def save_plot(history, path):
         print(f"no plot: {e}")
 
 
+def make_scheduler(optimizer, config, start, end):
+    """One segment of the schedule: a cosine from ``--lr`` down to ``--min-lr`` over steps
+    ``start`` to ``end``. A run is one segment; each extension (``--resume`` with a larger
+    ``--steps``) adds one, a warm restart."""
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] = config["lr"]
+    return tg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=end - start, eta_min=config["min_lr"])
+
+
+def segment_of(step, ends):
+    """``(start, end)`` of the schedule segment that the step after ``step`` belongs to (the last
+    segment once the run is finished); ``ends`` are the segments' last steps, increasing."""
+    starts = [0] + ends[:-1]
+    for start, end in zip(starts, ends):
+        if step < end:
+            return start, end
+    return starts[-1], ends[-1]
+
+
 def main(argv=None):
     parser, args = parse_args(argv)
     if args.sample_only:
@@ -203,11 +228,32 @@ def main(argv=None):
         parser.error(f"--prime: {e}")
     V, B, T, steps = len(vocab), config["batch_size"], config["bptt"], config["steps"]
 
+    ck, ends = None, [steps]           # ends: the last step of each cosine segment of the schedule
+    if args.resume:
+        ck = tg.load(args.checkpoint, map_location=device)
+        changed = [f"{k}={ck['config'][k]!r} (this run: {config[k]!r})" for k in TRAINING
+                   if k != "steps" and ck["config"][k] != config[k]]
+        if changed:
+            parser.error(f"--resume: {args.checkpoint} was trained with " + ", ".join(changed) +
+                         "; pass the same options to continue it")
+        if ck["fingerprint"] != corpus.fingerprint:
+            parser.error(f"--resume: {args.checkpoint} was trained on another text than "
+                         f"{corpus.source}")
+        ends = list(ck.get("segments", [ck["config"]["steps"]]))
+        if steps < ends[-1]:
+            parser.error(f"--resume: {args.checkpoint} is planned for {ends[-1]} steps; pass "
+                         f"--steps {ends[-1]} to finish it, or more to extend it")
+        if steps > ends[-1]:
+            print(f"extending the run from {ends[-1]} to {steps} steps: steps {ends[-1] + 1} to "
+                  f"{steps} follow a new cosine from lr {config['lr']:g} to {config['min_lr']:g}")
+            ends.append(steps)
+
     tg.manual_seed(config["seed"])
     model = build_model(config, V, device)
     optimizer = tg.optim.Adam(model.parameters(), lr=config["lr"])
     # large steps while the loss falls fast, small ones at the end to settle into a minimum
-    scheduler = tg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps, eta_min=config["min_lr"])
+    first, last = segment_of(0 if ck is None else ck["step"], ends)
+    scheduler = make_scheduler(optimizer, config, first, last)
     sample_gen = tg.Generator(config["seed"] + 1)      # samples never disturb training's random numbers
 
     streams = batchify(tg.tensor(corpus.train, device=device), B)          # (L / B, B)
@@ -218,19 +264,13 @@ def main(argv=None):
     step, state, since = 0, None, []         # since: training losses since the last point
     history = {"step": [], "train": [], "valid_step": [], "valid": []}
 
-    if args.resume:
-        ck = tg.load(args.checkpoint, map_location=device)
-        changed = [f"{k}={ck['config'][k]!r} (this run: {config[k]!r})" for k in TRAINING
-                   if ck["config"][k] != config[k]]
-        if changed:
-            parser.error(f"--resume: {args.checkpoint} was trained with " + ", ".join(changed) +
-                         "; pass the same options to continue it")
-        if ck["fingerprint"] != corpus.fingerprint:
-            parser.error(f"--resume: {args.checkpoint} was trained on another text than "
-                         f"{corpus.source}")
+    if ck is not None:
         model.load_state_dict(ck["model"])
         optimizer.load_state_dict(ck["optim"])
-        scheduler.load_state_dict(ck["sched"])
+        if ck["step"] == first > 0:                    # an extension starts: a new cosine
+            scheduler = make_scheduler(optimizer, config, first, last)
+        else:
+            scheduler.load_state_dict(ck["sched"])
         tg.set_rng_state(ck["rng"])
         sample_gen.set_state(ck["sample_rng"])
         step, history, since = ck["step"], ck["history"], ck["since"]
@@ -241,7 +281,7 @@ def main(argv=None):
         tg.save({"config": config, "vocab": vocab.chars, "fingerprint": corpus.fingerprint,
                  "step": step,            # also the data position: the next chunk is step % len(chunks)
                  "model": model.state_dict(), "optim": optimizer.state_dict(),
-                 "sched": scheduler.state_dict(), "rng": tg.get_rng_state(),
+                 "sched": scheduler.state_dict(), "segments": ends, "rng": tg.get_rng_state(),
                  "sample_rng": sample_gen.get_state(),
                  "state": None if state is None else list(state), "history": history,
                  "since": since},
@@ -271,6 +311,8 @@ def main(argv=None):
         scheduler.step()
         state = nn.utils.detach_hidden(state)          # carry the values, cut the graph
         step += 1
+        if step in ends[:-1]:                          # a segment ends: the next one starts afresh
+            scheduler = make_scheduler(optimizer, config, *segment_of(step, ends))
         since.append(loss.item())
         bar.set_postfix(loss=since[-1])
         if step % log_every == 0 or step == steps:

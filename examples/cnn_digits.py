@@ -92,7 +92,11 @@ def main(argv=None):
 
 def save_plot(model, digit, history, path):
     """The first layer's 3x3 filters, the feature maps they give for one test digit (after ReLU),
-    and the accuracy per epoch."""
+    and the accuracy per epoch. Filters share one colour scale (red positive, blue negative), maps
+    another (black 0, white the largest response); a map that is all black is a filter that
+    responds nowhere on this digit: ReLU set every negative response to 0."""
+    from matplotlib.ticker import MaxNLocator
+
     conv = model[0]
     filters = conv.weight.numpy()[:, 0]                            # (16, 3, 3)
     model.eval()
@@ -100,28 +104,40 @@ def save_plot(model, digit, history, path):
         maps = model[1](conv(digit)).numpy()[0]                    # (16, 8, 8) after ReLU
     n = len(filters)
     cols = (n + 1) // 2
-    with figure(path, nrows=0, figsize=(1.2 * cols + 2.4, 7.5)) as (fig, _):   # laid out below
+    with figure(path, nrows=0, figsize=(1.1 * cols + 3.2, 8), layout="constrained") as (fig, _):
+        fig.suptitle("cnn_digits: the first layer's filters, their feature maps for one test digit, "
+                     "and the accuracy per epoch", fontsize=10)
         grid = fig.add_gridspec(5, cols + 2, height_ratios=[1, 1, 1, 1, 1.6])
-        scale = np.abs(filters).max()
+        scale, top = np.abs(filters).max(), maps.max()
+        filter_axes, map_axes = [], []
         for i in range(n):
             r, c = divmod(i, cols)
             ax = fig.add_subplot(grid[r, c + 2])
-            ax.imshow(filters[i], cmap="bwr", vmin=-scale, vmax=scale)       # red +, blue -
+            shown = ax.imshow(filters[i], cmap="bwr", vmin=-scale, vmax=scale)
             ax.set(xticks=[], yticks=[])
             ax.set_title(f"filter {i}", fontsize=7)
+            filter_axes.append(ax)
             ax = fig.add_subplot(grid[2 + r, c + 2])
-            ax.imshow(maps[i], cmap="gray")
+            response = ax.imshow(maps[i], cmap="gray", vmin=0, vmax=top)
             ax.set(xticks=[], yticks=[])
-            ax.set_title(f"map {i}", fontsize=7)
+            dead = not maps[i].any()
+            ax.set_title(f"map {i}" + (": all 0" if dead else ""), fontsize=7,
+                         color="tab:red" if dead else "black")
+            map_axes.append(ax)
+        fig.colorbar(shown, ax=filter_axes, shrink=0.8, label="weight")
+        fig.colorbar(response, ax=map_axes, shrink=0.8, label="response after ReLU")
         ax = fig.add_subplot(grid[1:3, :2])
         ax.imshow(digit.numpy()[0, 0], cmap="gray")
         ax.set(xticks=[], yticks=[], title="input digit")
+        ax.text(0.5, -0.08, "a map marked 'all 0': the filter\nresponds nowhere on this digit\n"
+                "(ReLU zeroes negative responses)", transform=ax.transAxes, ha="center", va="top",
+                fontsize=7)
         curve = fig.add_subplot(grid[4, :])
         epochs = range(1, len(history["test"]) + 1)
         curve.plot(epochs, history["train"], label="train")
         curve.plot(epochs, history["test"], label="test")
-        curve.set(xlabel="epoch", ylabel="accuracy",
-                  title="first-layer filters, their feature maps, accuracy")
+        curve.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs are whole numbers
+        curve.set(xlabel="epoch", ylabel="accuracy", title="accuracy per epoch")
         curve.legend()
 
 

@@ -71,7 +71,7 @@ def search(method, n, data, epochs, rng):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--trials", type=int, default=9, help="budget per method")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per trial")
     parser.add_argument("--out", default="hyperparameter_search.png")

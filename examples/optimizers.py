@@ -31,7 +31,7 @@ OPTIMIZERS = {
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--out", default="optimizers.png")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")

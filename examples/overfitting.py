@@ -42,7 +42,7 @@ def evaluate(model, X, y):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--train-size", type=int, default=150, help="few examples -> over-fitting")
     parser.add_argument("--hidden", type=int, default=256)

@@ -287,6 +287,58 @@ def test_resume_after_a_kill_ends_bit_identical(reference, tmp_path, capsys):
     assert_same_run(tg.load(ckpt), reference["ckpt"])
 
 
+def test_help_shows_the_whole_first_paragraph_of_the_docstring(capsys):
+    with pytest.raises(SystemExit):
+        cl.parse_args(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "trained with truncated BPTT on the Python standard library's own source code, then " \
+           "asked to write some Python." in help_text
+
+
+def extend_args(tmp, name, steps, *extra):
+    return ["--quick", "--steps", str(steps), "--checkpoint", str(tmp / f"{name}.ckpt"),
+            "--out", str(tmp / f"{name}.png"), "--resume", *extra]
+
+
+@pytest.fixture(scope="module")
+def extended(reference, tmp_path_factory):
+    """The reference run, finished at step 40, extended to 50 with --resume --steps 50."""
+    import shutil
+    tmp = tmp_path_factory.mktemp("extended")
+    shutil.copy(reference["dir"] / "ref.ckpt", tmp / "ext.ckpt")
+    result = cl.main(extend_args(tmp, "ext", 50))
+    return {"dir": tmp, "result": result, "ckpt": tg.load(tmp / "ext.ckpt")}
+
+
+def test_a_finished_run_is_extended_by_resume_with_more_steps(reference, extended):
+    ck, ref = extended["ckpt"], reference["ckpt"]
+    assert ck["step"] == 50 and ck["segments"] == [int(STEPS), 50]
+    assert ck["history"]["valid_step"] == ref["history"]["valid_step"] + [50]
+    assert ck["history"]["step"][:len(ref["history"]["step"])] == ref["history"]["step"]
+    assert not np.array_equal(ck["model"]["head.weight"].numpy(), ref["model"]["head.weight"].numpy())
+    # the ten extra steps follow a new cosine from --lr to --min-lr: at its end, min_lr exactly
+    lr, min_lr = cl.QUICK["lr"], cl.QUICK["min_lr"]
+    assert ref["optim"]["param_groups"][0]["lr"] == pytest.approx(min_lr)
+    assert ck["optim"]["param_groups"][0]["lr"] == pytest.approx(min_lr)
+    assert ck["sched"]["last_epoch"] == 10 and ck["sched"]["base_lrs"] == [lr]
+
+
+def test_an_extension_resumed_after_a_stop_ends_bit_identical(reference, extended, tmp_path, capsys):
+    import shutil
+    shutil.copy(reference["dir"] / "ref.ckpt", tmp_path / "run.ckpt")
+    assert cl.main(extend_args(tmp_path, "run", 50, "--stop-after", "45"))["step"] == 45
+    assert "extending the run from 40 to 50 steps" in capsys.readouterr().out
+    cl.main(extend_args(tmp_path, "run", 50))
+    assert_same_run(tg.load(tmp_path / "run.ckpt"), extended["ckpt"])
+
+
+def test_resume_refuses_fewer_steps_than_planned(reference, capsys):
+    with pytest.raises(SystemExit):
+        cl.main(extend_args(reference["dir"], "ref", 30))
+    assert "planned for 40 steps; pass --steps 40 to finish it, or more to extend it" in \
+        capsys.readouterr().err
+
+
 def test_resume_refuses_a_checkpoint_trained_with_other_options(reference, capsys):
     args = quick_args(reference["dir"], "ref", "--resume", "--hidden", "32")
     with pytest.raises(SystemExit):

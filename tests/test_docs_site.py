@@ -1,13 +1,15 @@
 """The docs site: ``mkdocs build --strict`` passes, every page is in the nav, pasted outputs are real.
 
 ``tests/test_docs.py`` runs every python block; this file checks what a reader sees around them:
-that the site builds without broken links (when mkdocs is installed: ``pip install -e ".[docs]"``),
-that no page is left out of ``mkdocs.yml``'s nav, that a ```text block marked ``<!-- output -->``
-right after a python block is exactly what that block prints, and that the graph pictures in
-``docs/img/`` are what ``docs/img/make_pictures.py`` draws today.
+that the site builds without broken links (when mkdocs is installed: ``pip install -e ".[docs]"``)
+and works offline (no script or style sheet from the network, maths rendered while building), that
+no page is left out of ``mkdocs.yml``'s nav, that a ```text block marked ``<!-- output -->`` right
+after a python block is exactly what that block prints, and that the pictures in ``docs/img/`` are
+what ``docs/img/make_pictures.py`` draws today.
 """
 import contextlib
 import io
+import os
 import pathlib
 import re
 import shutil
@@ -33,16 +35,55 @@ def test_every_page_is_in_the_nav():
     assert not gone, f"mkdocs.yml's nav lists pages that do not exist: {gone}"
 
 
-def test_mkdocs_build_strict_passes(tmp_path):
-    pytest.importorskip("mkdocs", reason="mkdocs is not installed (pip install -e '.[docs]')")
+def test_the_nav_fits_on_one_row():
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:\n")[1]
+    top = re.findall(r"^  - ", nav, re.M)
+    assert 2 <= len(top) <= 5, f"{len(top)} top-level nav entries: group pages into sections"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site as ``mkdocs build --strict`` writes it."""
+    for module in ("mkdocs", "pymdownx", "pygments", "latex2mathml"):
+        pytest.importorskip(module, reason=f"{module} is not installed (pip install -e '.[docs]')")
+    out = tmp_path_factory.mktemp("site")
     run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
-                          str(tmp_path / "site"), "--config-file", str(ROOT / "mkdocs.yml")],
+                          str(out), "--config-file", str(ROOT / "mkdocs.yml")],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout}\n{run.stderr}"
+    return out
+
+
+def test_mkdocs_build_strict_passes(site):
     for page in PAGES:
-        assert (tmp_path / "site" / page.stem / "index.html").exists() or page.stem == "index"
-    assert (tmp_path / "site" / "index.html").exists()
-    assert not list((tmp_path / "site").rglob("*.py")), "scripts in docs/ must not be published"
+        assert (site / page.stem / "index.html").exists() or page.stem == "index"
+    assert (site / "index.html").exists()
+    assert not list(site.rglob("*.py")), "scripts in docs/ must not be published"
+
+
+REMOTE = re.compile(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", re.I)
+
+
+def test_the_site_loads_no_script_or_style_from_the_network(site):
+    # a classroom without internet: every script, style sheet, font and picture comes with the site
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", text, re.I):
+            for url in re.findall(r"(?:src|href)=[\"']([^\"']*)", tag, re.I):
+                assert not REMOTE.match(url), f"{page.relative_to(site)} loads {url} ({tag})"
+    for css in site.rglob("*.css"):
+        text = css.read_text(encoding="utf-8", errors="replace")
+        urls = re.findall(r"url\(\s*[\"']?([^\"')]*)", text) + \
+            re.findall(r"@import\s+[\"']([^\"']*)", text)
+        for url in urls:
+            assert not REMOTE.match(url), f"{css.relative_to(site)} loads {url}"
+
+
+def test_maths_is_rendered_and_code_highlighted_at_build_time(site):
+    rnn = (site / "rnn" / "index.html").read_text(encoding="utf-8")
+    assert rnn.count("<math ") >= 3 and "arithmatex" not in rnn, "equations left for a script to render"
+    assert '<span class="kn">import</span>' in rnn        # Pygments' classes, styled by pygments.css
+    assert (site / "css" / "pygments.css").read_text().count(".highlight .kn") == 1
 
 
 def page_outputs(page):
@@ -90,6 +131,21 @@ def test_pasted_outputs_are_what_the_code_prints(page, tmp_path, monkeypatch):
 
 def _svg_labels(svg):
     return sorted(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+
+
+def test_diagrams_are_what_make_pictures_draws(tmp_path):
+    pytest.importorskip("matplotlib")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    run = subprocess.run([sys.executable, str(DOCS / "img" / "make_pictures.py"), "--diagrams",
+                          str(tmp_path)], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr
+    drawn = sorted(p.name for p in tmp_path.glob("*.svg"))
+    assert drawn == ["gru_cell.svg", "lstm_cell.svg", "sequence_structures.svg"]
+    for name in drawn:
+        new = (tmp_path / name).read_text(encoding="utf-8")
+        old = (DOCS / "img" / name).read_text(encoding="utf-8")
+        assert _svg_labels(new) == _svg_labels(old), f"docs/img/{name} is out of date: run " \
+                                                     f"python docs/img/make_pictures.py --diagrams"
 
 
 def test_pictures_are_what_make_pictures_draws(tmp_path):

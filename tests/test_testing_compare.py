@@ -67,6 +67,39 @@ def test_different_outputs_are_reported():
         assert_grads_match(composed, lambda x: composed(x) + 1e-3, x64())
 
 
+def test_every_mismatch_is_listed_in_one_table():
+    # the same small LSTM-style gate, once with the derivative of the forget gate's sigmoid wrong
+    def gate(x, w, c):
+        i, f = (x @ w).chunk(2, 1)
+        return i.sigmoid() * f.sigmoid() * c
+
+    class SigmoidSignError(Function):
+        @staticmethod
+        def forward(ctx, a):
+            s = 1 / (1 + np.exp(-a))
+            ctx.save_for_backward(s)
+            return s
+
+        @staticmethod
+        def backward(ctx, g):
+            s, = ctx.saved_tensors
+            return -g * s * (1 - s)         # bug: the sign
+
+    def gate_bad_forget(x, w, c):
+        i, f = (x @ w).chunk(2, 1)
+        return i.sigmoid() * SigmoidSignError.apply(f) * c
+
+    x, w, c = x64((3, 2)), x64((2, 4), seed=1), x64((3, 2), seed=2)
+    with pytest.raises(GradcheckError) as info:
+        assert_grads_match(gate, gate_bad_forget, x, w, c, check_outputs=False)
+    msg = str(info.value)
+    assert "(and 1 more: see the table at the end)" in msg
+    rows = msg[msg.index("everything compared:"):].splitlines()[1:]
+    assert [r.split()[:4] for r in rows] == [["gradient", "of", "input", str(i)] for i in range(3)]
+    assert rows[2].endswith(" ok")              # c's gradient does not pass through the gate's slope
+    assert "6 of 6 differ" in rows[0] and "4 of 8 differ" in rows[1]     # x; w: the f half only
+
+
 def test_cpu_and_device_gradients_match(device):
     x, w = x64((2, 3)), x64((3, 2), seed=1)
 

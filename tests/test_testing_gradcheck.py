@@ -4,6 +4,7 @@ Each planted bug is a small Function with a deliberately wrong backward; its cor
 only in the bug. The independent truth is the finite-difference side of the checker, and the
 closed-form derivatives the correct twins implement.
 """
+import pathlib
 import re
 
 import numpy as np
@@ -167,9 +168,70 @@ def test_correct_ops_pass():
     assert gradcheck(Cube.apply, x)
 
 
-def test_missed_accumulation_is_caught_and_named():
+def test_unary_op_short_of_a_factor_two_names_both_readings():
+    # x * x computed on arrays, one use's contribution lost: numerically the same as a formula
+    # short of a 2, so the diagnosis names both and says how to tell them apart
     msg = _message(SquareMissedAccumulation.apply, rand(3, 4))
-    assert "diagnosis: missed accumulation" in msg
+    assert "diagnosis: factor of two: numeric = 2 x analytic everywhere, and the input was not " \
+           "broadcast" in msg
+    assert "missed accumulation" in msg and "the derivative formula lost a factor 2" in msg
+
+
+class SqrtHalved(Function):
+    """sqrt(x), its derivative written 1 / (4 sqrt(x)) instead of 1 / (2 sqrt(x))."""
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp(x).sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g / (4 * out)        # bug: x0.5
+
+
+def test_halved_derivative_of_a_unary_op_is_a_factor_of_two_not_a_missed_accumulation():
+    msg = _message(SqrtHalved.apply, t64(np.random.default_rng(0).uniform(0.5, 2, (3, 4))))
+    assert "diagnosis: factor of two" in msg
+    assert "diagnosis: missed accumulation" not in msg
+
+
+class Tile2Mean(Function):
+    """Broadcast x to (2, *x.shape) inside forward; the bug averages the two copies' gradients."""
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp(x).broadcast_to(x, (2,) + x.shape).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.mean(0)            # bug: g.sum(0)
+
+
+def test_gradient_averaged_over_two_broadcast_copies_is_a_missing_reduction():
+    msg = _message(Tile2Mean.apply, rand(3, 2))
+    assert "diagnosis: missing broadcast reduction: numeric = 2 x analytic everywhere, and the " \
+           "input was broadcast over 2 copies" in msg
+
+
+class ScaleWrong(Function):
+    """3 x with backward 1.7 g: a wrong constant."""
+    @staticmethod
+    def forward(ctx, x):
+        return 3 * x
+
+    @staticmethod
+    def backward(ctx, g):
+        return 1.7 * g
+
+
+def test_constant_factor_is_named_only_when_more_than_one_entry_was_compared():
+    assert "diagnosis: constant factor: numeric = 1.76471 x analytic everywhere" in \
+        _message(ScaleWrong.apply, rand(4))
+    msg = _message(ScaleWrong.apply, t64(0.5))
+    assert "1 of 1 entries differ" in msg and "diagnosis" not in msg
+    assert "sign error: numeric = -1 x analytic at the only entry compared" in \
+        _message(NegateSignError.apply, t64(0.5))
 
 
 def test_sign_error_is_caught_and_named():
@@ -194,6 +256,132 @@ def test_transposed_matmul_gradient_is_caught_and_named():
     assert "diagnosis: transposed matrix" in msg
 
 
+def test_transposed_hint_covers_both_matrix_product_conventions():
+    msg = _message(MatMulTransposed.apply, rand(3, 3), rand(3, 2, seed=1))
+    assert "for y = x @ w, dx = g @ w.T and dw = x.T @ g" in msg
+    assert "for y = x @ w.T (nn.Linear's weight, shape (out, in)), dx = g @ w and dw = g.T @ x" in msg
+
+
+class LinearNoBias(Function):
+    """y = x @ w.T with w (out, in), as nn.Linear: dx = g @ w, dw = g.T @ x."""
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return x @ w.T
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        return g @ w, g.mT @ x
+
+
+class LinearWeightGradTransposed(LinearNoBias):
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        return g @ w, x.mT @ g              # bug: that is dw.T, the rule for y = x @ w
+
+
+class LinearInputGradWrongOrder(LinearNoBias):
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        return g @ w.mT, g.mT @ x           # bug: g @ w.T is the rule for y = x @ w
+
+
+class MatMulInputGradWrongOrder(MatMul):
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g @ b, a.mT @ g              # bug: dA = g @ b.T
+
+
+def test_transposed_weight_gradient_of_a_linear_layer_is_named():
+    assert gradcheck(LinearNoBias.apply, rand(5, 3), rand(3, 3, seed=1))
+    msg = _message(LinearWeightGradTransposed.apply, rand(5, 3), rand(3, 3, seed=1))
+    assert "w.r.t. input 1" in msg and "diagnosis: transposed matrix" in msg
+
+
+@pytest.mark.parametrize("op", [LinearInputGradWrongOrder, MatMulInputGradWrongOrder],
+                         ids=["x @ w.T", "x @ w"])
+def test_weight_used_where_its_transpose_belongs_is_named(op):
+    msg = _message(op.apply, rand(5, 3), rand(3, 3, seed=1))
+    assert "w.r.t. input 0" in msg
+    assert "diagnosis: matrix product order" in msg
+    assert "for y = x @ w, dx = g @ w.T, not g @ w; for y = x @ w.T (nn.Linear's weight), " \
+           "dx = g @ w, not g @ w.T" in msg
+
+
+def test_a_matrix_product_that_does_not_fit_in_backward_gets_the_transpose_rules():
+    # nn.Linear's convention with a non-square weight: g @ w.T cannot even be computed
+    msg = _message(LinearInputGradWrongOrder.apply, rand(5, 3), rand(4, 3, seed=1))
+    assert "backward raised\n  matmul: shapes (5, 4) and (3, 4) cannot be multiplied" in msg
+    assert "diagnosis: matrix product order" in msg and "dx = g @ w and dw = g.T @ x" in msg
+
+
+class SigmoidWrong(Function):
+    """sigmoid with the derivative s (1 + s) instead of s (1 - s)."""
+    @staticmethod
+    def forward(ctx, a):
+        s = 1 / (1 + ctx.xp(a).exp(-a))
+        ctx.save_for_backward(s)
+        return s
+
+    @staticmethod
+    def backward(ctx, g):
+        s, = ctx.saved_tensors
+        return g * s * (1 + s)      # bug: 1 - s
+
+
+def lstm_step_with_bad_forget_gate(x, h, c, w_ih, w_hh, b):
+    i, f, g, o = (x @ w_ih.T + h @ w_hh.T + b).chunk(4, 1)
+    c = SigmoidWrong.apply(f) * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh()
+
+
+def test_every_failing_input_is_listed_in_one_table():
+    # a bug in the forget gate's derivative: every input whose gradient passes through the gate's
+    # pre-activation is wrong, the cell state c (multiplied by f's value, not its derivative) is not
+    H = 2
+    inputs = [rand(3, 2), rand(3, H, seed=1), rand(3, H, seed=2), rand(4 * H, 2, seed=3),
+              rand(4 * H, H, seed=4), rand(4 * H, seed=5)]
+    msg = _message(lstm_step_with_bad_forget_gate, *inputs)
+    assert msg.splitlines()[0].endswith("output 0 w.r.t. input 0 (and 4 more pair(s): see the "
+                                        "table at the end)")
+    table = msg[msg.index("every gradient checked:"):].splitlines()[2:]
+    assert len(table) == 6
+    cols = [re.split(r"\s{2,}", row.strip()) for row in table]
+    status = {int(col[1]): col[5] for col in cols}
+    assert status[2] == "ok"
+    assert all(status[i].startswith("no simple pattern") for i in (0, 1, 3, 4, 5))
+    for row, what in zip(table[3:], ("rows", "rows", "entries")):
+        # w_ih, w_hh, b: only the forget gate's block (rows H to 2H) is wrong
+        assert row.endswith(f"; wrong {what} 2, 3 of 8"), row
+
+
+def test_toolkit_frames_are_hidden_from_pytest_tracebacks(tmp_path):
+    test = tmp_path / "test_planted.py"
+    test.write_text(
+        "import numpy as np\n"
+        "import tinygrad_rnn as tg\n"
+        "from tinygrad_rnn.testing import gradcheck\n\n"
+        "def test_planted():\n"
+        "    x = tg.tensor(np.arange(3.0), dtype=tg.float64, requires_grad=True)\n"
+        "    gradcheck(lambda t: t.sin() + tg.tensor(np.cos(t.numpy())) * 0 + t.detach(), x)\n")
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=str(pathlib.Path(__file__).resolve().parent.parent))
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert run.returncode == 1
+    out = run.stdout
+    assert "gradcheck(lambda t:" in out                 # the caller's line is shown
+    assert "GradcheckError: gradcheck failed" in out
+    for ours in ("def _fail", "def _compare", "def _run", "def gradcheck", "raise GradcheckError"):
+        assert ours not in out, f"toolkit source shown in the traceback: {ours}"
+
+
 def test_transposed_gradient_of_non_square_matrix_is_named():
     msg = _message(MatMulTransposedReshaped.apply, rand(2, 3), rand(3, 4, seed=1))
     assert "diagnosis: transposed matrix" in msg
@@ -214,7 +402,7 @@ def test_wrong_second_derivative_is_caught_by_gradgradcheck_only():
     assert gradcheck(CubeWrongSecondDerivative.apply, x)
     msg = _message(CubeWrongSecondDerivative.apply, x, check=gradgradcheck)
     assert "gradient of CubeWrongSecondDerivative.apply" in msg
-    assert "diagnosis: missed accumulation" in msg
+    assert "diagnosis: factor of two" in msg and "missed accumulation" in msg
 
 
 def test_gradgradcheck_passes_correct_second_derivative():

@@ -66,3 +66,28 @@ def test_machine_finds_a_broken_user_op():
     with pytest.raises(GradcheckError, match="badlog"):
         run_state_machine_as_test(OnlyBroken, settings=settings(SMALL, max_examples=30,
                                                                 derandomize=True, print_blob=False))
+
+
+def test_registered_ops_are_drawn_half_the_time():
+    # among all the built-in ops, a registered op is still picked for about half of the op draws
+    from hypothesis import given, strategies as st
+
+    class Mine(GraphMachine):
+        pass
+
+    Mine.register_op("mine", lambda x: x * 1.0)
+    machine = Mine.__new__(Mine)
+    picks = []
+
+    @settings(max_examples=20, derandomize=True, database=None)
+    @given(st.data())
+    def draw(data):
+        picks.extend(machine._draw_op(data, 1) for _ in range(50))   # one graph draws many ops
+
+    draw()
+    share = picks.count("mine") / len(picks)
+    assert 0.35 < share < 0.75, share
+    Mine.favour_registered = False
+    picks.clear()
+    draw()
+    assert picks.count("mine") / len(picks) < 0.25       # drawn like any of the unary ops

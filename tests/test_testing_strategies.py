@@ -324,3 +324,14 @@ def test_rnn_config_values_are_reproducible():
 @given(tst.tensors(shape=()))
 def test_tensors_of_shape_empty_tuple_are_zero_dimensional(t):
     assert t.shape == ()
+
+
+def test_rnn_config_hidden_takes_which_state_as_docs_testing_md_writes_it():
+    cfg = tst.RNNConfig(T=2, batch=2, input_size=2, hidden_size=3, seed=1)
+    h0, c0 = cfg.hidden(which="h0"), cfg.hidden("c0")
+    assert h0.shape == c0.shape == (1, 2, 3)
+    assert np.array_equal(cfg.hidden().numpy(), h0.numpy())         # "h0" is the default
+    assert not np.array_equal(h0.numpy(), c0.numpy())                # two different draws
+    assert cfg.hidden("h0", dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="which must be 'h0' or 'c0', got 'h1'"):
+        cfg.hidden("h1")

@@ -15,6 +15,7 @@ from .gradcheck import GradcheckError, GradcheckResult, _as_tuple, _fn_name, _is
 
 
 def _grads(fn, inputs, diff, vs):
+    __tracebackhide__ = True
     leaves = [Tensor._make(x.array, x.device, x.requires_grad) if isinstance(x, Tensor) else x
               for x in inputs]
     outs = [o for o in _as_tuple(fn(*leaves)) if _is_float_tensor(o)]
@@ -42,6 +43,7 @@ def assert_grads_match(fn_a, fn_b, *inputs, grad_outputs=None, atol=None, rtol=N
 
     Returns a :class:`GradcheckResult` (mode ``"match"``) or raises :class:`GradcheckError`.
     """
+    __tracebackhide__ = True
     na, nb = names or (_fn_name(fn_a, None), _fn_name(fn_b, None))
     if na == nb:
         na, nb = na + " (a)", nb + " (b)"
@@ -76,22 +78,37 @@ def assert_grads_match(fn_a, fn_b, *inputs, grad_outputs=None, atol=None, rtol=N
         b = Tensor._from_data(np.zeros(x.shape), dtype=x.dtype, device=x.device) if b is None else b
         pairs.append((f"gradient of input {i} (shape {tuple(x.shape)}, {x.dtype})", a, b, x.shape))
     n_checked, max_abs, max_rel = 0, 0.0, 0.0
+    results = []        # (what, shape, a, b, err, bad): every pair, so a failure can list them all
     for what, a, b, shape in pairs:
         ha, hb = a.numpy().astype(np.float64), b.numpy().astype(np.float64)
         if ha.shape != hb.shape:
             raise GradcheckError(f"{head}: {what}: shape {hb.shape} against {ha.shape}")
         err = np.abs(ha - hb)
         bad = ~(err <= atol + rtol * np.abs(ha))    # nan counts as a mismatch
-        if bad.any():
-            lines = [f"{head}: {what} differs in {int(bad.sum())} of {bad.size} entries "
-                     f"(atol={atol:g}, rtol={rtol:g}, seed={seed}); worst:",
-                     worst_table(hb, ha, rank=np.nan_to_num(err, nan=np.inf), names=(nb, na))]
-            diag = diagnose(hb, ha, atol, rtol, names=(nb, na))
-            if diag:
-                lines.append("  " + diag)
-            raise GradcheckError("\n".join(lines))
+        results.append((what, ha, hb, err, bad))
         n_checked += err.size
         if err.size:
             max_abs = max(max_abs, float(err.max()))
             max_rel = max(max_rel, float((err / np.maximum(np.abs(ha), 1e-300)).max()))
+    failing = [r for r in results if r[4].any()]
+    if failing:
+        what, ha, hb, err, bad = failing[0]
+        more = f" (and {len(failing) - 1} more: see the table at the end)" if len(failing) > 1 else ""
+        diag = diagnose(hb, ha, atol, rtol, names=(nb, na))
+        lines = [f"{head}: {what} differs in {int(bad.sum())} of {bad.size} entries "
+                 f"(atol={atol:g}, rtol={rtol:g}, seed={seed}){more}; worst:",
+                 worst_table(hb, ha, rank=np.nan_to_num(err, nan=np.inf), names=(nb, na))]
+        if diag:
+            lines.append("  " + diag)
+        if len(results) > 1:
+            lines.append("  everything compared:")
+            for what, ha, hb, err, bad in results:
+                kind = "ok"
+                if bad.any():
+                    d = diagnose(hb, ha, atol, rtol, names=(nb, na))
+                    kind = d.split(":")[1].strip() if d else "-"
+                worst = float(np.nan_to_num(err, nan=np.inf).max()) if err.size else 0.0
+                lines.append(f"    {what:<44}{f'{int(bad.sum())} of {bad.size}':>12} differ"
+                             f"{worst:>11.3g}  {kind}")
+        raise GradcheckError("\n".join(lines))
     return GradcheckResult("match", n_checked, 0, max_abs, max_rel, 0, 0.0, atol, rtol, seed)

@@ -20,7 +20,9 @@ Besides the values it checks that every gradient has its input's shape, dtype an
 inputs without ``requires_grad`` get no gradient, that a zero upstream gradient gives zero
 gradients, that a second backward over the same graph gives the same result, and that nothing
 changed the inputs in place. A failure raises ``GradcheckError`` (an ``AssertionError``) whose
-message shows the worst entries and, where the numbers fit a known pattern, names the likely bug.
+message shows the worst entries and, where the numbers fit a known pattern, names the likely bug,
+then lists every (output, input) pair checked. The functions here set ``__tracebackhide__``, so
+pytest's traceback of a failed check ends at the caller's line, not in this file.
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ import numpy as np
 from .. import autograd
 from ..autograd import OpError
 from ..tensor import Tensor
-from .diagnosis import MISSING_BROADCAST_REDUCTION, diagnose, worst_table
+from .diagnosis import (_TRANSPOSE_HINT, MATMUL_ORDER, MISSING_BROADCAST_REDUCTION, broadcast_copies,
+                        diagnose, worst_table)
 
 __all__ = ["GradcheckError", "GradcheckResult", "gradcheck", "gradgradcheck", "check_vjp",
            "default_tolerances"]
@@ -103,6 +106,7 @@ class _Check:
     """One gradient check: the inputs, the upstream gradient, and the two sides of the comparison."""
 
     def __init__(self, fn, inputs, grad_outputs, eps, atol, rtol, seed, name):
+        __tracebackhide__ = True
         self.fn, self.inputs, self.seed = fn, inputs, seed
         self.name = _fn_name(fn, name)
         self.diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -144,6 +148,7 @@ class _Check:
 
     def backward(self, ks, scale=1.0, retain=True, capture_all=False):
         """Gradients of ``sum_k <v_k, out_k>`` for the inputs, as Tensors (None where none arrived)."""
+        __tracebackhide__ = True
         roots = [k for k in ks if self.outs[k].requires_grad]
         keys = {i: id(self.leaves[i]) for i, x in enumerate(self.leaves) if isinstance(x, Tensor)}
         if not capture_all:
@@ -156,6 +161,11 @@ class _Check:
                                   [self.upstream_tensor(k, scale) for k in roots],
                                   retain_graph=retain, capture=capture)
         except OpError as e:
+            if str(e).startswith("matmul:"):
+                raise GradcheckError(
+                    f"gradcheck failed for {self.name}: backward raised\n  {e}\n  diagnosis: "
+                    f"{MATMUL_ORDER}: a matrix product in backward has an operand untransposed or on "
+                    f"the wrong side: {_TRANSPOSE_HINT}") from e
             if "sum_to_size" not in str(e):
                 raise
             raise GradcheckError(
@@ -173,6 +183,7 @@ class _Check:
     # -- numeric side
     def evaluate(self, i=None, arr=None):
         """``{k: <v_k, out_k>}`` at the float64 inputs, with input ``i`` replaced by ``arr``."""
+        __tracebackhide__ = True
         args = []
         for m, (x, h) in enumerate(zip(self.inputs, self.hosts)):
             if h is None:
@@ -247,6 +258,7 @@ class _Cmp:
 def _differences(check, i, analytic, point, steps, shape, labels=None):
     """Compare for input ``i``: entry ``e`` moves the input to ``point(e, t)`` for a signed step ``t``
     (one element in full mode, a direction in fast mode). Returns one ``_Cmp`` per output."""
+    __tracebackhide__ = True
     base = check.base
     n = len(steps)
     plus = {k: np.zeros(n) for k in check.float_outs}
@@ -280,6 +292,7 @@ def _refine(check, i, cmps, point, steps, base):
     the point does not shrink with the step, as for the gradient of max at a tie): there is no
     derivative to compare, and the entry is masked.
     """
+    __tracebackhide__ = True
     atol, rtol = check.atol, check.rtol
     best = {c.k: c.status(atol, rtol) for c in cmps}
     kept = {c.k: c.values() for c in cmps}           # the numbers behind each entry's best status
@@ -316,6 +329,7 @@ def _refine(check, i, cmps, point, steps, base):
 
 def _full(check, analytic):
     """Every element of every differentiable input, with a relative step ``eps * max(1, |x_j|)``."""
+    __tracebackhide__ = True
     cmps = []
     for i in check.diff:
         host = check.hosts[i]
@@ -335,6 +349,7 @@ def _full(check, analytic):
 
 def _fast(check, analytic, n_directions):
     """A few random directions ``u`` per input: ``<J^T v, u>`` against the directional derivative."""
+    __tracebackhide__ = True
     cmps = []
     for i in check.diff:
         host = check.hosts[i]
@@ -357,10 +372,51 @@ def _fast(check, analytic, n_directions):
 
 # ----------------------------------------------------------------------------- reporting
 
-def _fail(check, mode, c, kink, bad, err):
+def _diagnosis(check, c, kink):
+    """The diagnosis line for one failing (output, input) pair, or ``""``."""
+    keep = ~kink   # a kink-free comparison keeps its shape, so a transposed matrix shows
+    a, n = (c.analytic, c.numeric) if keep.all() else (c.analytic[keep], c.numeric[keep])
+    x, o = check.inputs[c.i], check.outs[c.k]
+    matrices = [h for m, h in enumerate(check.hosts) if m != c.i and h is not None and h.ndim == 2
+                and h.shape[0] == h.shape[1] > 1]
+    return diagnose(a, n, check.atol * float(c.tol_scale.max()), check.rtol,
+                    copies=broadcast_copies(x.shape, o.shape), matrices=matrices)
+
+
+def _summary(check, results):
+    """One line per (output, input) pair: shape, how many entries differ, the pattern: which inputs
+    are wrong, and which are right, often points at the bug (every gate's weights but not x, ...)."""
+    lines = [f"  every gradient checked:",
+             f"    {'output':<8}{'input':<7}{'shape':<16}{'differ':>12}{'max abs err':>13}  diagnosis"]
+    for c, kink, bad, err in results:
+        x = check.inputs[c.i]
+        diag = _diagnosis(check, c, kink) if bad.any() else ""
+        kind = diag.split(":")[1].strip() if diag else ("no simple pattern" if bad.any() else "ok")
+        lines.append(f"    {c.k:<8}{c.i:<7}{str(tuple(x.shape)):<16}{f'{int(bad.sum())} of {bad.size}':>12}"
+                     f"{float(err.max()) if err.size else 0.0:>13.3g}  {kind}{_bad_rows(c, bad)}")
+    return lines
+
+
+def _bad_rows(c, bad):
+    """``"; wrong rows 2, 3 of 8"`` when only some rows (first-dim slices) of a gradient are wrong:
+    a weight whose gate block alone is wrong shows which gate."""
+    if c.labels is not None or bad.ndim < 1 or not bad.any():
+        return ""
+    rows = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(1))
+    if len(rows) == bad.shape[0]:
+        return ""
+    shown = ", ".join(str(r) for r in rows[:12]) + (", ..." if len(rows) > 12 else "")
+    return f"; wrong {'rows' if bad.ndim > 1 else 'entries'} {shown} of {bad.shape[0]}"
+
+
+def _fail(check, mode, results):
+    __tracebackhide__ = True
+    failing = [r for r in results if r[2].any()]
+    c, kink, bad, err = failing[0]
     x, o = check.inputs[c.i], check.outs[c.k]
     what = "entries" if mode == "full" else "random directions"
-    lines = [f"gradcheck failed for {check.name}: output {c.k} w.r.t. input {c.i}",
+    more = f" (and {len(failing) - 1} more pair(s): see the table at the end)" if len(failing) > 1 else ""
+    lines = [f"gradcheck failed for {check.name}: output {c.k} w.r.t. input {c.i}{more}",
              f"  output {c.k}: shape {tuple(o.shape)}, {o.dtype}; "
              f"input {c.i}: shape {tuple(x.shape)}, {x.dtype}",
              f"  mode={mode}  eps={check.num_eps:g} (relative step)  atol={check.atol:g}  "
@@ -371,23 +427,25 @@ def _fail(check, mode, c, kink, bad, err):
     if (bad & kink).any():
         lines.append("  at a kink the analytic value lies outside the one-sided differences "
                      "[left, right]; any gradient the op may pick there lies between them")
-    keep = ~kink   # a kink-free comparison keeps its shape, so a transposed matrix shows
-    a, n = (c.analytic, c.numeric) if keep.all() else (c.analytic[keep], c.numeric[keep])
-    diag = diagnose(a, n, check.atol * float(c.tol_scale.max()), check.rtol)
+    diag = _diagnosis(check, c, kink)
     if diag:
         lines.append("  " + diag)
     if mode == "fast":
         lines.append("  (rerun with mode='full' to see which entries are wrong)")
+    if len(results) > 1:
+        lines += _summary(check, results)
     raise GradcheckError("\n".join(lines))
 
 
 def _compare(check, mode, cmps):
+    """Compare every (output, input) pair; a failure reports all of them at once."""
+    __tracebackhide__ = True
     n_checked = n_masked = 0
     max_abs = max_rel = 0.0
+    results = []
     for c in cmps:
         kink, bad, err = c.evaluate(check.atol, check.rtol)
-        if bad.any():
-            _fail(check, mode, c, kink, bad, err)
+        results.append((c, kink, bad, err))
         ok = ~kink
         n_checked += int(ok.sum())
         n_masked += int(kink.sum())
@@ -395,10 +453,13 @@ def _compare(check, mode, cmps):
             max_abs = max(max_abs, float(err[ok].max()))
             rel = err[ok] / np.maximum(np.abs(c.numeric[ok]), 1e-300)
             max_rel = max(max_rel, float(np.where(err[ok] == 0, 0.0, rel).max()))
+    if any(bad.any() for _, _, bad, _ in results):
+        _fail(check, mode, results)
     return n_checked, n_masked, max_abs, max_rel
 
 
 def _check_structure(check, grads):
+    __tracebackhide__ = True
     for i in check.diff:
         g, x = grads[i], check.inputs[i]
         if g is None:
@@ -422,6 +483,7 @@ def _check_structure(check, grads):
 def _check_extras(check, first):
     """Zero upstream -> zero gradients; no gradient for inputs without requires_grad; a second
     backward over the same graph repeats the first; and (last) the final backward frees the graph."""
+    __tracebackhide__ = True
     zero = check.backward(check.float_outs, scale=0.0)
     for i, g in zero.items():
         if g is not None and np.any(g.numpy() != 0):
@@ -445,6 +507,7 @@ def _check_extras(check, first):
 
 
 def _check_unchanged(check):
+    __tracebackhide__ = True
     for i, (x, before) in enumerate(zip(check.inputs, check.snapshot)):
         if before is not None and not np.array_equal(x.numpy(), before, equal_nan=True):
             raise GradcheckError(f"gradcheck failed for {check.name}: input {i} was changed in place "
@@ -456,6 +519,7 @@ def _check_unchanged(check):
 
 def _run(fn, inputs, grad_outputs, eps, atol, rtol, mode, seed, n_directions, fast_threshold, name,
          extras):
+    __tracebackhide__ = True
     if mode not in ("auto", "full", "fast"):
         raise ValueError(f"gradcheck: mode must be 'auto', 'full' or 'fast', got {mode!r}")
     check = _Check(fn, inputs, grad_outputs, eps, atol, rtol, seed, name)
@@ -496,6 +560,7 @@ def gradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=None, rtol=None, mo
         (full up to ``fast_threshold`` elements in all checked inputs together).
     name: used in messages instead of ``fn.__qualname__``.
     """
+    __tracebackhide__ = True
     return _run(fn, inputs, grad_outputs, eps, atol, rtol, mode, seed, n_directions, fast_threshold,
                 name, extras=True)
 
@@ -505,6 +570,7 @@ def check_vjp(fn, *inputs, grad_outputs=None, eps=1e-6, atol=None, rtol=None, se
     """The inner-product test alone: ``<u, J^T v>`` (backward) against ``<J u, v>`` (``J u`` by central
     differences) for ``n_directions`` random ``u`` per input. Cheap for large inputs: ``2 *
     n_directions + 1`` calls of ``fn`` per input whatever their size. Parameters as :func:`gradcheck`."""
+    __tracebackhide__ = True
     return _run(fn, inputs, grad_outputs, eps, atol, rtol, "fast", seed, n_directions, 0, name,
                 extras=False)
 
@@ -517,6 +583,7 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=None, rtol=None
     For an op declared ``once_differentiable`` (its backward runs on raw arrays) differentiating its
     gradient raises that op's ``RuntimeError``, which passes through unchanged.
     """
+    __tracebackhide__ = True
     name = _fn_name(fn, name)
     probe = [t for t in _as_tuple(fn(*inputs)) if _is_float_tensor(t)]
     rng = np.random.default_rng(seed + 1)
@@ -528,6 +595,7 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=None, rtol=None
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
 
     def first_grads(*xs):
+        __tracebackhide__ = True
         outs = [t for t in _as_tuple(fn(*xs)) if _is_float_tensor(t)]
         pairs = [(o, Tensor._from_data(v, dtype=o.dtype, device=o.device)) for o, v in zip(outs, vs)
                  if o.requires_grad]

@@ -91,10 +91,14 @@ class GraphMachine(RuleBasedStateMachine):
 
     Class attributes to override: ``shape`` (the largest node shape; leaves take it or a shape that
     broadcasts to it), ``max_leaves``, ``max_nodes``, ``device`` (None: the default device),
-    ``check_second_order`` (also run :func:`gradgradcheck`), ``gradcheck_kwargs``.
+    ``check_second_order`` (also run :func:`gradgradcheck`), ``gradcheck_kwargs``,
+    ``favour_registered`` (True: half of the op draws pick one of the ops added with
+    :meth:`register_op`; False: every op alike).
     """
 
     ops: dict = _builtin_ops()
+    _registered = frozenset()       # names added with register_op (on this class or a parent)
+    favour_registered = True        # half of the op draws go to registered ops
     shape = (2, 3)
     max_leaves = 3
     max_nodes = 8
@@ -113,12 +117,27 @@ class GraphMachine(RuleBasedStateMachine):
             raise ValueError(f"register_op: a reduction takes one tensor, got arity {arity}")
         if "ops" not in cls.__dict__:    # copy on first write: a subclass never edits its parent's
             cls.ops = dict(cls.ops)
+        if "_registered" not in cls.__dict__:
+            cls._registered = frozenset(cls._registered)
         cls.ops[name] = OpSpec(name, fn, arity, domain, kind)
+        cls._registered = cls._registered | {name}
         return fn
 
     @classmethod
     def _names(cls, arity, kind="elementwise"):
         return sorted(n for n, op in cls.ops.items() if op.arity == arity and op.kind == kind)
+
+    def _draw_op(self, data, arity, kind="elementwise"):
+        """An op name: half the time (with ``favour_registered``) one of the ops registered with
+        :meth:`register_op`, when there are any of this arity and kind, else any op. The built-in
+        ops are already tested by the project; a user's op is what a user's machine is for, and
+        drawn uniformly among some twenty it would be tried too rarely to catch its bugs. The
+        registered ops come first, so shrinking moves towards them."""
+        names = self._names(arity, kind)
+        mine = [n for n in names if n in self._registered]
+        if mine and self.favour_registered and data.draw(st.booleans(), label="registered op"):
+            return data.draw(st.sampled_from(mine), label="op")
+        return data.draw(st.sampled_from(mine + [n for n in names if n not in mine]), label="op")
 
     def __init__(self):
         super().__init__()
@@ -168,19 +187,17 @@ class GraphMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.steps) < self.max_nodes)
     @rule(target=nodes, x=nodes, data=st.data())
     def apply_unary(self, x, data):
-        name = data.draw(st.sampled_from(self._names(1)), label="op")
-        return self._add(name, (x,))
+        return self._add(self._draw_op(data, 1), (x,))
 
     @precondition(lambda self: len(self.steps) < self.max_nodes)
     @rule(target=nodes, x=nodes, y=nodes, data=st.data())
     def apply_binary(self, x, y, data):
-        name = data.draw(st.sampled_from(self._names(2)), label="op")
-        return self._add(name, (x, y))
+        return self._add(self._draw_op(data, 2), (x, y))
 
     @precondition(lambda self: len(self.steps) < self.max_nodes and len(self.shape) > 0)
     @rule(target=nodes, x=nodes, data=st.data())
     def reduce(self, x, data):
-        name = data.draw(st.sampled_from(self._names(1, "reduce")), label="op")
+        name = self._draw_op(data, 1, "reduce")
         ndim = len(self.shape)      # every node keeps all dims: reductions use keepdim
         dims = data.draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True),
                          label="dims")
@@ -189,15 +206,18 @@ class GraphMachine(RuleBasedStateMachine):
     @rule(seed=st.integers(1, 2**16))
     def recheck_with_new_upstream_gradient(self, seed):
         """Always available, so a full graph still has a move: check again with another ``v``."""
+        __tracebackhide__ = True
         self._check(seed)
 
     @invariant()
     def gradients_match_finite_differences(self):
+        __tracebackhide__ = True
         if len(self.steps) != self.checked:
             self.checked = len(self.steps)
             self._check(0)
 
     def _check(self, seed):
+        __tracebackhide__ = True
         if all(name is None for name, _, _ in self.steps):
             return
         names = ", ".join(n for n, _, _ in self.steps if n is not None)

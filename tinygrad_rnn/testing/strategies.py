@@ -563,9 +563,13 @@ class RNNConfig:
         x = self._rng("input").uniform(-1.0, 1.0, self.input_shape).astype(dtype)
         return Tensor._from_data(x, device=device, requires_grad=requires_grad)
 
-    def hidden(self, dtype=np.float64, device=None, requires_grad=True, which="h0"):
-        """An initial state of :attr:`hidden_shape` with entries in (-0.5, 0.5); ``which="c0"``
-        draws a different one for the LSTM cell state."""
+    def hidden(self, which="h0", dtype=np.float64, device=None, requires_grad=True):
+        """An initial state of :attr:`hidden_shape` with entries in (-0.5, 0.5): ``cfg.hidden()``
+        or ``cfg.hidden("h0")`` for ``h0``, ``cfg.hidden("c0")`` for the LSTM's cell state (a
+        different draw)."""
+        if which not in ("h0", "c0"):
+            raise ValueError(f"RNNConfig.hidden: which must be 'h0' or 'c0', got {which!r} (pass the "
+                             f"dtype as dtype=...)")
         h = self._rng(which).uniform(-0.5, 0.5, self.hidden_shape).astype(dtype)
         return Tensor._from_data(h, device=device, requires_grad=requires_grad)
 
