@@ -502,7 +502,8 @@ class Tensor:
         if isinstance(value, Tensor) and value.dtype != self.dtype:
             value = value.to(self.dtype)             # index assignment casts, as in PyTorch
         if not record:
-            self.data[idx] = value.data if isinstance(value, Tensor) else value
+            target, i = ops.shape.index_target(self.data, idx)
+            target[i] = value.data if isinstance(value, Tensor) else value
             self._counter().value += 1
             return
         old = Tensor._make(self.data, self.device, self._requires_grad, self.grad_fn, self._out_index)

@@ -156,7 +156,7 @@ def raw_index(index, like):
     """A Tensor index -> the array index NumPy/CuPy understand, on ``like``'s device.
 
     Boolean masks become the integer arrays of their True positions (the same selection), so the
-    backward scatter needs only one case.
+    backward scatter needs only one case. Integers mixed with index arrays give an ``IntsFirst``.
     """
     parts = index if isinstance(index, tuple) else (index,)
     xp = like.device.xp
@@ -167,6 +167,8 @@ def raw_index(index, like):
             p = p.data.copy()   # a copy: changing the index tensor later must not change backward
         elif isinstance(p, list):
             p = np.asarray(p)
+        if backend.is_array(p) and p.ndim == 0 and p.dtype.kind in "iu":
+            p = int(p.item())   # a 0-d integer tensor indexes as an int does (PyTorch: a view)
         if backend.is_array(p):
             p = backend.to_device(p, like.device)
             if p.dtype.kind == "b" and p.ndim > 0:
@@ -183,26 +185,72 @@ def raw_index(index, like):
             if p.dtype.kind not in "iu" and p.dtype.kind != "b":
                 raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, "
                                  f"got {p.dtype}")
-            dim += 1
+            dim += p.ndim > 0   # a 0-d bool adds a dim of 1 or 0 and takes none
         elif isinstance(p, slice):
             if p.step is not None and p.step <= 0:
                 raise ValueError("step must be greater than zero")
             dim += 1
         elif p is Ellipsis:
             dim = like.ndim - sum(_dims_used(q) for q in parts[k + 1:])
-        elif p is not None:
+        elif p is not None and not isinstance(p, bool):
             dim += 1
         out.append(p)
-    return tuple(out)
+    return _ints_first(tuple(out))
+
+
+class IntsFirst:
+    """An index mixing integers with index arrays, applied as PyTorch does: ``basic`` (the integers,
+    full slices for the other dims) first, which is a view, then ``rest`` (the other entries) on it.
+
+    NumPy counts the integers as index arrays too, so a slice between them moves the indexed dims
+    to the front: ``x[1, :, idx]`` of a (2, 3, 4) tensor is (len(idx), 3) there, (3, len(idx)) in
+    PyTorch. ``index_target`` applies the first step."""
+    __slots__ = ("basic", "rest")
+
+    def __init__(self, basic, rest):
+        self.basic, self.rest = basic, rest
+
+
+def _is_int(p):
+    return isinstance(p, (int, np.integer)) and not isinstance(p, bool)
+
+
+def _ints_first(index):
+    """The index as is, or an ``IntsFirst`` when integers and index arrays (or bool scalars, which
+    PyTorch indexes with as arrays) meet."""
+    if not any(_is_int(p) for p in index) or not any(
+            isinstance(p, bool) or (hasattr(p, "shape") and not _is_int(p)) for p in index):
+        return index
+    basic, rest = [], []
+    for p in index:
+        if _is_int(p):
+            basic.append(p)
+        elif p is Ellipsis:
+            basic.append(p)
+            rest.append(p)
+        else:
+            basic.extend([slice(None)] * _dims_used(p))
+            rest.append(p)
+    if Ellipsis not in basic:
+        basic.append(Ellipsis)  # a 0-d result stays a view, not a NumPy scalar
+    return IntsFirst(tuple(basic), tuple(rest))
+
+
+def index_target(a, index):
+    """(array, raw index) -> (the array to index, the index to apply to it): for an ``IntsFirst``
+    index, the view its integers select."""
+    if type(index) is IntsFirst:
+        return a[index.basic], index.rest
+    return a, index
 
 
 def _dims_used(p):
     """How many dims of the indexed tensor one index entry consumes."""
-    if p is None or p is Ellipsis:
+    if p is None or p is Ellipsis or isinstance(p, bool):
         return 0
     dt = getattr(p, "dtype", None)
     if dt is not None and dt.kind == "b":
-        return max(p.ndim, 1)
+        return p.ndim
     if isinstance(p, list):
         return _dims_used(np.asarray(p))
     return 1
@@ -218,6 +266,7 @@ class Getitem(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.in_shape, ctx.index = x.shape, index
+        x, index = index_target(x, index)
         if not any(p is Ellipsis for p in index) and not _is_advanced(index):
             index = index + (Ellipsis,)     # x[0] of a vector: a 0-d view (PyTorch), not a copy
         out = x[index]
@@ -247,10 +296,11 @@ class IndexAdd(Function):
 
 def _index_add(xp, g, index, shape):
     z = xp.zeros(shape, g.dtype)
+    target, index = index_target(z, index)
     if _is_advanced(index):
-        backend.scatter_add(xp, z, index, g)
+        backend.scatter_add(xp, target, index, g)
     else:
-        z[index] = g
+        target[index] = g
     return z
 
 
@@ -267,7 +317,8 @@ class IndexPut(Function):
     @staticmethod
     def forward(ctx, x, value, index):
         ctx.index = index
-        x[index] = value
+        target, index = index_target(x, index)
+        target[index] = value
         return x
 
     @staticmethod
@@ -284,7 +335,8 @@ class ZeroAt(Function):
     def forward(ctx, g, index):
         ctx.index = index
         out = g.copy()
-        out[index] = 0
+        target, index = index_target(out, index)
+        target[index] = 0
         return out
 
     @staticmethod
