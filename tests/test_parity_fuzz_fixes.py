@@ -161,3 +161,147 @@ def test_index_mixes_match_pytorch():
             np.testing.assert_array_equal(v.grad.numpy(), tv.grad.numpy(), err_msg=str(keys))
         checked += 1
     assert checked > 300
+
+
+# ----------------------------------------------------------------------------- 2. joining promotes
+
+@pytest.mark.parametrize("join", [lambda ts: tg.cat(ts), lambda ts: tg.concat(ts), lambda ts: tg.stack(ts),
+                                  lambda ts: tg.hstack(ts), lambda ts: tg.vstack(ts)])
+def test_joining_float32_and_int_gives_float32(join):
+    # PyTorch: cat & co. promote their inputs as one op would: float32 with int64 is float32
+    out = join([tg.tensor([1.5, 2.5]), tg.tensor([3, 4])])
+    assert out.dtype == tg.float32
+    assert sorted(out.numpy().ravel().tolist()) == [1.5, 2.5, 3.0, 4.0]
+
+
+def test_joining_promotes_within_a_category():
+    # PyTorch: uint8 with int8 is int16 (both fit), bool with bool stays bool
+    out = tg.cat([tg.tensor([255], dtype=tg.uint8), tg.tensor([-1], dtype=tg.int8)])
+    assert out.dtype == tg.int16 and out.tolist() == [255, -1]
+    assert tg.stack([tg.tensor(True), tg.tensor(False)]).dtype == tg.bool
+
+
+def test_joining_mixed_floats_keeps_each_gradient_dtype():
+    # PyTorch: float32 with float64 is float64; the float32 input's gradient is float32
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    b = tg.tensor(np.array([3.0]), requires_grad=True)
+    out = tg.cat([a, b])
+    assert out.dtype == tg.float64
+    (out * tg.tensor(np.array([1.0, 2.0, 3.0]))).sum().backward()
+    assert a.grad.dtype == tg.float32 and a.grad.tolist() == [1.0, 2.0]
+    assert b.grad.tolist() == [3.0]
+
+
+def test_joining_dtypes_match_pytorch():
+    # PyTorch: the result dtype of every join of every pair of dtypes
+    torch = pytest.importorskip("torch")
+    kinds = ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"]
+    for a, b in itertools.product(kinds, repeat=2):
+        ours = [tg.ones(2, dtype=getattr(tg, a)), tg.zeros(2, dtype=getattr(tg, b))]
+        theirs = [torch.ones(2, dtype=getattr(torch, a)), torch.zeros(2, dtype=getattr(torch, b))]
+        for name in ("cat", "concat", "stack", "hstack", "vstack"):
+            got, want = getattr(tg, name)(ours), getattr(torch, name)(theirs)
+            assert str(got.dtype) == str(want.dtype).replace("torch.", ""), (name, a, b)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+# ----------------------------------------------------------------------------- 3. any / all with dim=()
+
+def test_any_all_over_no_dims_reduce_nothing():
+    # PyTorch 2.13: any/all(dim=()) are x != 0 elementwise (bool; uint8 stays uint8), any keepdim
+    x = tg.tensor([[1.5, 0.0], [-2.0, 3.0]])
+    for op in (tg.any, tg.all):
+        for keepdim in (False, True):
+            assert op(x, dim=(), keepdim=keepdim).tolist() == [[True, False], [True, True]]
+    u = tg.tensor([[7, 0], [1, 2]], dtype=tg.uint8)
+    out = u.any(dim=())
+    assert out.dtype == tg.uint8 and out.tolist() == [[1, 0], [1, 1]]
+    assert x.any().item() is True and x.all().item() is False      # dim=None still reduces all
+
+
+def test_any_all_over_no_dims_match_pytorch():
+    # PyTorch: the same values and dtypes for every input dtype and keepdim
+    torch = pytest.importorskip("torch")
+    a = np.array([[2, 0, 1], [0, 0, 3]])
+    for dtype in ("bool", "uint8", "int64", "float32"):
+        x, tx = tg.tensor(a.astype(dtype)), torch.tensor(a.astype(dtype))
+        for name, keepdim in itertools.product(("any", "all"), (False, True)):
+            got = getattr(x, name)(dim=(), keepdim=keepdim)
+            want = getattr(tx, name)(dim=(), keepdim=keepdim)
+            assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+# ----------------------------------------------------------------------------- 4. integer alpha / beta
+
+def test_integer_addmm_and_baddbmm_truncate_alpha_and_beta():
+    # PyTorch: alpha and beta become the integer type (1.5 -> 1, -1.5 -> -1, 0.5 -> 0), result int64
+    i = tg.tensor([[0, 1], [2, 3]])             # i @ i = [[2, 3], [6, 11]]
+    out = tg.addmm(i, i, i, beta=1.5, alpha=2.5)
+    assert out.dtype == tg.int64 and out.tolist() == [[4, 7], [14, 25]]    # 1 * i + 2 * i @ i
+    assert tg.addmm(i, i, i, beta=0.5).tolist() == [[2, 3], [6, 11]]      # beta 0: input ignored
+    assert tg.addmm(i, i, i, alpha=-1.5).tolist() == [[-2, -2], [-4, -8]]
+    out = tg.baddbmm(i[None], i[None], i[None], beta=2.5, alpha=1.5)
+    assert out.dtype == tg.int64 and out.tolist() == [[[2, 5], [10, 17]]]
+
+
+def test_integer_index_add_truncates_alpha():
+    # PyTorch: index_add keeps x's dtype; alpha=1.5 on int64 adds 1 * source
+    x = tg.tensor([[0, 1], [2, 3]])
+    out = x.index_add(0, tg.tensor([0, 0]), x, alpha=1.5)
+    assert out.dtype == tg.int64 and out.tolist() == [[2, 5], [2, 3]]
+    assert x.index_add(0, tg.tensor([0, 1]), x, alpha=-0.5).tolist() == [[0, 1], [2, 3]]
+
+
+def test_bool_index_add_is_a_logical_or():
+    # PyTorch: bool index_add stays bool; alpha counts only as zero or nonzero
+    b = tg.tensor([[False, True], [True, False]])
+    for alpha in (1, 2, 1.5, -1, True):
+        out = b.index_add(0, tg.tensor([0, 0]), b, alpha=alpha)
+        assert out.dtype == tg.bool and out.tolist() == [[True, True], [True, False]]
+    assert b.index_add(0, tg.tensor([0, 0]), b, alpha=0).tolist() == b.tolist()
+
+
+def test_alpha_that_does_not_fit_the_integer_type_raises():
+    # PyTorch: RuntimeError "value cannot be converted to type int64_t without overflow"
+    i = tg.tensor([[0, 1], [2, 3]])
+    for alpha in (nan, inf, 1e30):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type int64_t without overflow"):
+            tg.addmm(i, i, i, alpha=alpha)
+    u = i.to(tg.uint8)
+    with pytest.raises(RuntimeError, match="uint8_t without overflow"):
+        u.index_add(0, tg.tensor([0, 0]), u, alpha=300)
+
+
+def test_bool_matrix_products_raise_not_implemented():
+    # PyTorch: no bool kernels for matrix products ("addmm_impl_cpu_" not implemented for 'Bool')
+    b = tg.tensor([[False, True], [True, False]])
+    for fn in (lambda: b @ b, lambda: tg.mm(b, b), lambda: tg.addmm(b, b, b), lambda: tg.mv(b, b[0]),
+               lambda: tg.dot(b[0], b[1]), lambda: tg.bmm(b[None], b[None]),
+               lambda: tg.baddbmm(b[None], b[None], b[None])):
+        with pytest.raises(NotImplementedError, match="not implemented for 'Bool'"):
+            fn()
+
+
+def test_integer_alpha_beta_match_pytorch():
+    # PyTorch: dtypes and values of addmm / baddbmm / index_add for integer and bool inputs
+    torch = pytest.importorskip("torch")
+    a = np.array([[0, 1], [2, 3]])
+    for dtype, alpha, beta in itertools.product(("int64", "int32", "uint8"), (1.5, -1.5, 0.5, 2, True),
+                                                (2.5, 0.9, 1)):
+        if dtype == "uint8" and alpha < 0:
+            continue
+        x, tx = tg.tensor(a.astype(dtype)), torch.tensor(a.astype(dtype))
+        pairs = [(tg.addmm(x, x, x, beta=beta, alpha=alpha), torch.addmm(tx, tx, tx, beta=beta, alpha=alpha)),
+                 (tg.baddbmm(x[None], x[None], x[None], beta=beta, alpha=alpha),
+                  torch.baddbmm(tx[None], tx[None], tx[None], beta=beta, alpha=alpha)),
+                 (x.index_add(1, tg.tensor([1, 1]), x, alpha=alpha),
+                  tx.index_add(1, torch.tensor([1, 1]), tx, alpha=alpha))]
+        for got, want in pairs:
+            assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    b = np.array([[False, True], [True, False]])
+    for alpha in (0, 1, 2, 0.5):
+        got = tg.tensor(b).index_add(0, tg.tensor([1, 1]), tg.tensor(b), alpha=alpha)
+        want = torch.tensor(b).index_add(0, torch.tensor([1, 1]), torch.tensor(b), alpha=alpha)
+        assert got.dtype == tg.bool and got.tolist() == want.tolist()

@@ -70,6 +70,7 @@ def matmul(x, y):
     if x.dtype != y.dtype:
         raise OpError(f"expected m1 and m2 to have the same dtype, but got: {c_name(x.dtype)} != "
                       f"{c_name(y.dtype)}")
+    _no_bool("addmm_impl_cpu_", x)
     return Matmul.apply(x, y)
 
 
@@ -80,7 +81,7 @@ def matmul(x, y):
 import math  # noqa: E402  (below Matmul, which is kept as it was)
 
 from ..dtypes import torch_name  # noqa: E402
-from .common import const, normalize_dim, normalize_dims  # noqa: E402
+from .common import const, normalize_dim, normalize_dims, scale_factor  # noqa: E402
 from .elementwise import where  # noqa: E402
 
 
@@ -88,6 +89,17 @@ def _same_dtype(op, x, y, what="m1 and m2"):
     if x.dtype != y.dtype:
         raise OpError(f"{op}: expected {what} to have the same dtype, but got: {c_name(x.dtype)} != "
                       f"{c_name(y.dtype)}")
+    _no_bool(_KERNELS[op], x)
+
+
+# PyTorch's CPU kernels for the products, which have no bool version
+_KERNELS = {"mm": "addmm_impl_cpu_", "bmm": "bmm", "mv": "addmv_impl_cpu", "dot": "dot"}
+
+
+def _no_bool(kernel, x):
+    """PyTorch has no bool matrix products (NumPy's would be a logical or of ands): raise as it does."""
+    if x.dtype.kind == "b":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
 def mm(x, y):
@@ -139,6 +151,7 @@ def dot(x, y):
     if x.dtype != y.dtype:
         raise OpError(f"dot: expected both vectors to have same dtype, but found {torch_name(x.dtype)} "
                       f"and {torch_name(y.dtype)}")
+    _no_bool("dot", x)
     return Matmul.apply(x, y)
 
 
@@ -151,7 +164,9 @@ def outer(x, y):
 
 
 def _add_scaled(op, inp, prod, beta, alpha):
-    """beta * inp + alpha * prod; with beta = 0 ``inp`` is ignored (its NaNs do not spread)."""
+    """beta * inp + alpha * prod; with beta = 0 ``inp`` is ignored (its NaNs do not spread).
+    Integer products keep their dtype: beta and alpha are truncated to integers first (PyTorch)."""
+    beta, alpha = scale_factor(op, beta, prod.dtype), scale_factor(op, alpha, prod.dtype)
     out = prod if alpha == 1 else prod * alpha
     if beta == 0:
         return out

@@ -154,14 +154,20 @@ All = type("All", (_Logical,), {"pick": "all", "name": "all"})
 Any = type("Any", (_Logical,), {"pick": "any", "name": "any"})
 
 
+def _logical_dims(op, dim, ndim):
+    """``dim=()`` reduces nothing here (PyTorch 2.13: ``any(x, dim=())`` is ``x != 0`` elementwise),
+    where sum and the other reductions take it as every dim."""
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        return ()
+    return normalize_dims(op, dim, ndim)[0]
+
+
 def all(x, dim=None, keepdim=False):
-    dims, _ = normalize_dims("all", dim, x.ndim)
-    return All.apply(x, dims, keepdim)
+    return All.apply(x, _logical_dims("all", dim, x.ndim), keepdim)
 
 
 def any(x, dim=None, keepdim=False):
-    dims, _ = normalize_dims("any", dim, x.ndim)
-    return Any.apply(x, dims, keepdim)
+    return Any.apply(x, _logical_dims("any", dim, x.ndim), keepdim)
 
 
 class CountNonzero(Function):

@@ -2,10 +2,13 @@
 cat/split, pad. Each backward moves the gradient back the way the elements came."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import backend
 from ..autograd import Function, OpError, sum_to_array
+from ..dtypes import promote_types
 from ..tensor import Tensor
 from .common import normalize_dim, shape_arg
 
@@ -388,6 +391,9 @@ def cat(tensors, dim=0):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise OpError(f"cat: expected a list of Tensors, item {i} is {type(t).__name__}")
+    dt = functools.reduce(promote_types, {t.dtype for t in tensors})
+    if any(t.dtype != dt for t in tensors):     # float32 with int64 is float32, as in PyTorch
+        tensors = [t if t.dtype == dt else t.to(dt) for t in tensors]
     return Cat.apply(*tensors, dim=normalize_dim("cat", dim, tensors[0].ndim))
 
 
