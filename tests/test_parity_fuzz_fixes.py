@@ -305,3 +305,68 @@ def test_integer_alpha_beta_match_pytorch():
         got = tg.tensor(b).index_add(0, tg.tensor([1, 1]), tg.tensor(b), alpha=alpha)
         want = torch.tensor(b).index_add(0, torch.tensor([1, 1]), torch.tensor(b), alpha=alpha)
         assert got.dtype == tg.bool and got.tolist() == want.tolist()
+
+
+# ----------------------------------------------------------------------------- 5. einsum of integers
+
+def test_einsum_sums_of_integers_are_int64():
+    # PyTorch: a letter summed inside one operand is a sum, and sums of integers are int64
+    u = tg.tensor([[200, 100], [1, 2]], dtype=tg.uint8)
+    out = tg.einsum("ij->i", u)
+    assert out.dtype == tg.int64 and out.tolist() == [300, 3]
+    assert tg.einsum("ii->", u).tolist() == 202
+    b = tg.tensor([True, False, True])
+    out = tg.einsum("i,j->", b, b)                 # both summed first: 2 * 2
+    assert out.dtype == tg.int64 and out.item() == 4
+
+
+def test_einsum_products_of_integers_keep_the_dtype():
+    # PyTorch: contractions are matrix products in the operands' dtype (uint8 wraps around)
+    u = tg.tensor([[16, 0], [0, 16]], dtype=tg.uint8)
+    out = tg.einsum("ij,jk->ik", u, u)
+    assert out.dtype == tg.uint8 and out.tolist() == [[0, 0], [0, 0]]         # 256 wraps to 0
+    assert tg.einsum("ij->ji", u).dtype == tg.uint8 and tg.einsum("ii->i", u).tolist() == [16, 16]
+    b = tg.tensor([True, False, True])
+    out = tg.einsum("i,i->i", b, tg.tensor([True, True, False]))
+    assert out.dtype == tg.bool and out.tolist() == [True, False, False]
+
+
+def test_einsum_contraction_of_bools_raises():
+    # PyTorch: a bool contraction needs bmm, which has no bool kernel; mixed dtypes after a sum raise
+    b = tg.tensor([[True, False], [True, True]])
+    with pytest.raises(NotImplementedError, match="\"bmm\" not implemented for 'Bool'"):
+        tg.einsum("ij,jk->ik", b, b)
+    u = tg.tensor([[1, 2], [3, 4]], dtype=tg.uint8)
+    with pytest.raises(RuntimeError, match="expected scalar type Long but found Byte"):
+        tg.einsum("ij,j->", u, u[0])          # i summed first (int64), then bmm with uint8
+
+
+_EINSUM_CASES = [
+    ("ij->i", (2, 3)), ("ij->ji", (2, 3)), ("ij->", (2, 3)), ("ii->i", (3, 3)), ("ii", (3, 3)),
+    ("ij->i", (2, 1)), ("...->", (2, 2)), ("ij,ij->ij", (2, 3), (2, 3)), ("ij,ij->i", (2, 3), (2, 3)),
+    ("i,j->ij", (2,), (3,)), ("ij,jk->ik", (2, 3), (3, 2)), ("ij,j->j", (2, 3), (3,)), ("ij,j->", (2, 3), (3,)),
+    ("ij,j->i", (2, 3), (3,)), ("ii,i->i", (2, 2), (2,)), ("ii,i->", (2, 2), (2,)), ("i,i->", (3,), (3,)),
+    ("i,j->", (2,), (3,)), ("i,j->i", (2,), (3,)), ("ij,jk,kl->il", (2, 2), (2, 2), (2, 2)),
+    ("i,i,i->", (2,), (2,), (2,)), ("ij,kl->", (2, 2), (2, 2)), ("i,i->", (1,), (3,)), ("i,i->", (1,), (1,)),
+    ("ij,j->i", (2, 1), (3,)), ("ij,j->i", (2, 3), (1,)), ("ij,i->i", (2, 1), (2,)), ("ijk,i->i", (2, 1, 3), (2,)),
+    ("ij,jk->ik", (2, 0), (0, 2)), ("ij,jk->ik", (0, 2), (2, 2)), ("j,ij->", (2,), (3, 2)),
+    ("ij,k,jk->i", (2, 2), (2,), (2, 2)), ("bij,bjk->bik", (2, 2, 2), (2, 2, 2)), ("ij,jk", (2, 3), (3, 2)),
+]
+
+
+def test_einsum_integer_dtypes_and_errors_match_pytorch():
+    # PyTorch: result dtype, values (wrapping included) and error kind for integer and bool operands
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for dtype in ("bool", "uint8", "int8", "int32", "int64"):
+        for eq, *shapes in _EINSUM_CASES:
+            arrays = [rng.integers(0, 256 if dtype == "uint8" else 100, s).astype(dtype) for s in shapes]
+            try:
+                want = torch.einsum(eq, *[torch.tensor(a) for a in arrays])
+            except (RuntimeError, NotImplementedError) as e:
+                with pytest.raises(type(e)):
+                    tg.einsum(eq, *[tg.tensor(a) for a in arrays])
+                continue
+            got = tg.einsum(eq, *[tg.tensor(a) for a in arrays])
+            assert str(got.dtype) == str(want.dtype).replace("torch.", ""), (dtype, eq)
+            np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=f"{dtype} {eq}")
