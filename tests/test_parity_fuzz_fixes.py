@@ -119,13 +119,13 @@ _INDEX_PARTS = {
 
 def _index_mixes():
     """Indices for a (2, 3, 4, 5) tensor: every pair of parts with an integer, and every triple with
-    an integer and an index tensor, mask or bool (the ones PyTorch rejects are skipped)."""
+    a plain int and an index tensor, mask or bool (the ones PyTorch rejects are skipped)."""
     ints = {"int", "neg", "npint", "int0d"}
     arrays = {"idx", "idx2d", "list", "mask", "mask3", "mask2d", "True", "False", "bool0d"}
     for n in (2, 3):
         for keys in itertools.product(sorted(_INDEX_PARTS), repeat=n):
             if set(keys) & ints and keys.count("...") <= 1 and (n == 2 or set(keys) & arrays):
-                if n == 2 or not set(keys) & {"neg", "npint", "int0d"}:
+                if n == 2 or not set(keys) & {"neg", "npint", "int0d", "part", "list"}:
                     yield keys
 
 
@@ -370,3 +370,276 @@ def test_einsum_integer_dtypes_and_errors_match_pytorch():
             got = tg.einsum(eq, *[tg.tensor(a) for a in arrays])
             assert str(got.dtype) == str(want.dtype).replace("torch.", ""), (dtype, eq)
             np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=f"{dtype} {eq}")
+
+
+# ----------------------------------------------------------------------------- 6. sums of unsigned integers
+
+def test_uint8_sums_are_int64():
+    # PyTorch: every integer sum is int64 (NumPy gives uint64 for unsigned input)
+    u = tg.tensor([[200, 100], [255, 1]], dtype=tg.uint8)
+    assert u.sum().dtype == tg.int64 and u.sum().item() == 556
+    assert u.sum(0).dtype == tg.int64 and u.sum(0).tolist() == [455, 101]
+    out = u.sum_to_size(1, 2)
+    assert out.dtype == tg.int64 and out.tolist() == [[455, 101]]
+    assert u.sum_to_size(2, 2).dtype == tg.uint8        # nothing summed: the tensor itself
+
+
+def test_integer_sum_dtypes_match_pytorch():
+    # PyTorch: sum and sum_to_size dtypes for every integer and bool dtype
+    torch = pytest.importorskip("torch")
+    for dtype in ("bool", "uint8", "int8", "int16", "int32", "int64"):
+        a = np.arange(6).reshape(2, 3).astype(dtype)
+        for fn in (lambda x: x.sum(), lambda x: x.sum(1, keepdim=True), lambda x: x.sum_to_size(1, 3)):
+            got, want = fn(tg.tensor(a)), fn(torch.tensor(a))
+            assert str(got.dtype) == str(want.dtype).replace("torch.", ""), dtype
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+# ----------------------------------------------------------------------------- 7. the 0-"norm" counts NaN
+
+def test_zero_norm_counts_nan_as_nonzero():
+    # PyTorch: norm(0) is the number of entries != 0, and NaN != 0
+    x = tg.tensor([[1.0, nan, 0.0], [0.0, 0.0, -inf]])
+    assert x.norm(0).item() == 3.0
+    assert tg.linalg.vector_norm(x, ord=0, dim=1).tolist() == [2.0, 1.0]
+    assert tg.linalg.vector_norm(x, ord=0, dim=1, keepdim=True).shape == (2, 1)
+
+
+def test_zero_norm_has_no_gradient():
+    # PyTorch: the ord-0 norm is in the graph, but its backward gives no gradient (x.grad stays None)
+    x = tg.tensor([1.0, nan, 0.0], requires_grad=True)
+    n = tg.linalg.vector_norm(x, ord=0)
+    assert n.requires_grad
+    n.backward()
+    assert x.grad is None
+    (x * 2 + x.norm(0)).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_zero_norm_matches_pytorch():
+    # PyTorch: values and the missing gradient
+    torch = pytest.importorskip("torch")
+    a = np.array([[1.0, nan, 0.0, -0.0], [inf, 0.0, 2.0, nan]], np.float32)
+    for dim in (None, 0, 1):
+        x, tx = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        got, want = tg.linalg.vector_norm(x, 0, dim), torch.linalg.vector_norm(tx, 0, dim)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+        got.sum().backward()
+        want.sum().backward()
+        assert x.grad is None and tx.grad is None
+
+
+# ----------------------------------------------------------------------------- 8. NaN in clamp and threshold
+
+def test_clamp_with_a_nan_tensor_bound_gives_nan():
+    # PyTorch: a NaN bound (or NaN x) makes the result NaN; scalar bounds already did
+    x = tg.tensor([0.5, 0.5, 0.5, nan])
+    out = x.clamp(tg.tensor([nan, 0.0, 0.0, 0.0]), tg.tensor([1.0, nan, 1.0, 1.0]))
+    np.testing.assert_array_equal(out.numpy(), np.array([nan, nan, 0.5, nan], np.float32))
+    np.testing.assert_array_equal(x.clamp(min=tg.tensor(nan)).numpy(), np.full(4, nan, np.float32))
+
+
+def test_clamp_tensor_bound_gradients_follow_pytorch_rules():
+    # PyTorch: x where lo <= x <= hi, lo where x < lo < hi, hi where x > hi or hi < lo; NaN: none
+    x = tg.tensor([0.0, 2.0, 5.0, 1.0, 0.0, 0.0, 5.0, nan], requires_grad=True)
+    lo = tg.tensor([1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0, 0.0], requires_grad=True)
+    hi = tg.tensor([3.0, 3.0, 3.0, 1.0, 1.0, 1.0, 1.0, 1.0], requires_grad=True)
+    out = x.clamp(lo, hi)
+    np.testing.assert_array_equal(out.detach().numpy(), np.array([1, 2, 3, 1, 1, 1, 1, nan], np.float32))
+    out.sum().backward()
+    assert x.grad.tolist() == [0, 1, 0, 1, 0, 0, 0, 0]
+    assert lo.grad.tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+    assert hi.grad.tolist() == [0, 0, 1, 0, 1, 0, 1, 0]      # x < lo = hi (index 5): no one's
+
+
+def test_threshold_keeps_nan():
+    # PyTorch: value where x <= threshold, else x; NaN is not <= anything, so it stays, gradient 1
+    x = tg.tensor([nan, 1.0, 0.5, 0.0], requires_grad=True)
+    out = nn.functional.threshold(x, 0.5, 7.0)
+    np.testing.assert_array_equal(out.detach().numpy(), np.array([nan, 1.0, 7.0, 7.0], np.float32))
+    out.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 0.0, 0.0]
+    np.testing.assert_array_equal(nn.Threshold(0.5, 7.0)(x).detach().numpy(), out.detach().numpy())
+
+
+# ----------------------------------------------------------------------------- 9. gradients at special points
+
+def test_atan2_gradient_at_the_origin_is_zero():
+    # PyTorch: 1 / (x^2 + y^2) is taken as 0 where it is infinite (the origin, or an underflow)
+    assert _grad(lambda y, x: y.atan2(x), 0.0, 0.0) == [0.0, 0.0]
+    assert _grad(lambda y, x: y.atan2(x), 1e-30, 1e-30) == [0.0, 0.0]     # x^2 + y^2 underflows
+    gy, gx = _grad(lambda y, x: y.atan2(x), 3.0, 4.0, dtype=np.float64)
+    assert gy == pytest.approx(4 / 25, rel=1e-15) and gx == pytest.approx(-3 / 25, rel=1e-15)
+
+
+def test_remainder_divisor_gradient_is_minus_the_floor_quotient():
+    # PyTorch: d/dy remainder(x, y) = -(x // y) with floor division's own rules at inf and NaN;
+    # Python's float // follows the same rules, so it is the truth here
+    for a, b in [(7.0, 2.0), (-7.0, 2.0), (1.0, -inf), (-2.0, inf), (inf, 1.0), (1e30, 3.0), (nan, 1.0),
+                 (0.5, -inf), (5.0, 1e30)]:
+        gx, gy = _grad(lambda x, y: x.remainder(y), a, b, dtype=np.float64)
+        assert gx == 1.0
+        np.testing.assert_array_equal(gy, np.float64(-(a // b)), err_msg=f"{a} % {b}")
+
+
+def test_prod_gradient_with_a_zero_is_the_product_of_the_others():
+    # PyTorch: no division once there is a zero: d/dx_i = prod_{j != i} x_j, NaN where that is 0 * inf
+    np.testing.assert_array_equal(_grad(lambda x: x.prod(), [0.0, 1.0, inf])[0], [inf, nan, 0.0])
+    np.testing.assert_array_equal(_grad(lambda x: x.prod(0), [0.0, 2.0, 3.0])[0], [6.0, 0.0, 0.0])
+    np.testing.assert_array_equal(_grad(lambda x: x.prod(0), [0.0, 0.0, inf])[0], [nan, nan, 0.0])
+    # the whole-tensor product with two zeros: all 0 (PyTorch's shortcut outside create_graph)
+    np.testing.assert_array_equal(_grad(lambda x: x.prod(), [0.0, 0.0, inf])[0], [0.0, 0.0, 0.0])
+    # a 0-d product passes the gradient on
+    assert _grad(lambda x: x.prod(), inf)[0] == 1.0
+    # by hand over several dims: the product of the other three entries
+    g = _grad(lambda x: x.prod((0, 1)), [[2.0, 0.0], [3.0, 5.0]])[0]
+    np.testing.assert_array_equal(g, [[0.0, 30.0], [0.0, 0.0]])
+
+
+def test_cumprod_gradient_stops_at_the_second_zero():
+    # PyTorch: at the first zero z1 the gradient is y[z1-1] * sum_{z1<=i<z2} g_i prod_{z1<k<=i} x_k,
+    # so entries past the second zero z2 (even inf) do not count: x = [2, 0, 3, 0, x4]: [1, 8, 0, 0, 0]
+    for last in (5.0, inf):
+        g = _grad(lambda x: x.cumprod(0), [2.0, 0.0, 3.0, 0.0, last])[0]
+        np.testing.assert_array_equal(g, [1.0, 8.0, 0.0, 0.0, 0.0])
+    # before the first zero, only the running products before it count: [1, inf, 0] has no NaN
+    np.testing.assert_array_equal(_grad(lambda x: x.cumprod(0), [1.0, inf, 0.0])[0], [inf, nan, inf])
+
+
+def test_cumprod_and_cumsum_keep_float32_running_values_in_float64():
+    # PyTorch (CPU): 1e30 * 1e30 overflows float32 only when stored, so the running product goes on
+    # to 1e60 * 0 = 0 (not inf * 0 = NaN), and 3e38 + 3e38 - 3e38 is 3e38 again
+    out = tg.tensor([1e30, 1e30, 0.0]).cumprod(0)
+    assert out.dtype == tg.float32 and out.tolist() == [pytest.approx(1e30, rel=1e-7), inf, 0.0]
+    out = tg.tensor([3e38, 3e38, -3e38]).cumsum(0)
+    assert out.tolist() == [pytest.approx(3e38, rel=1e-7), inf, pytest.approx(3e38, rel=1e-7)]
+
+
+def test_lerp_gradients_are_pytorch_formulas():
+    # PyTorch: d/dstart = 1 - w, d/dend = w, d/dw = end - start, also where w or end is infinite
+    gs, ge, gw = _grad(lambda s, e, w: s.lerp(e, w), 0.0, 1.0, inf)
+    assert (gs, ge, gw) == (-inf, inf, 1.0)
+    gs, ge, gw = _grad(lambda s, e, w: s.lerp(e, w), 0.0, inf, 0.25)
+    assert (gs, ge, gw) == (0.75, 0.25, inf)
+    gs, ge = _grad(lambda s, e: s.lerp(e, 0.75), 1.0, 3.0)
+    assert (gs, ge) == (0.25, 0.75)
+    assert tg.tensor(1.0).lerp(tg.tensor(3.0), 0.75).item() == 2.5
+
+
+def test_hardswish_gradient_at_infinities_and_bounds():
+    # PyTorch: 0 for x <= -3, x/3 + 1/2 between, 1 for x >= 3 (inf included); second derivative 1/3
+    x = tg.tensor([inf, -inf, -3.0, 3.0, 0.0, 1.5, -4.0, 4.0], dtype=tg.float64, requires_grad=True)
+    y = nn.functional.hardswish(x)
+    (g,) = tg.autograd.grad(y.sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.detach().numpy(), [1.0, 0.0, 0.0, 1.0, 0.5, 1.0, 0.0, 1.0])
+    (gg,) = tg.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), [0, 0, 0, 0, 1 / 3, 1 / 3, 0, 0], rtol=1e-15)
+
+
+def test_hard_activations_at_nan_follow_pytorchs_vectorised_kernel():
+    # PyTorch's CPU kernels (the vectorised body, which all but the last few elements of a tensor
+    # go through): hardtanh / relu6 give gradient 0 at NaN, hardswish NaN, hardsigmoid 0
+    F = nn.functional
+    x = tg.tensor([nan, 0.5], requires_grad=True)
+    for fn, want in ((F.hardtanh, 0.0), (F.relu6, 0.0), (F.hardswish, nan), (F.hardsigmoid, 0.0)):
+        x.grad = None
+        fn(x).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy()[0], np.float32(want), err_msg=fn.__name__)
+
+
+def test_inf_norm_gradient_is_split_among_the_extremes_and_zero_at_nan():
+    # PyTorch: sign(x) g / n on the n entries whose |x| is the norm (or NaN), with sign(NaN) = 0
+    norm = tg.linalg.vector_norm
+    np.testing.assert_array_equal(_grad(lambda x: norm(x, inf), [-3.0, 3.0, 1.0])[0], [-0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(_grad(lambda x: norm(x, -inf), [-1.0, 3.0, 1.0])[0], [-0.5, 0.0, 0.5])
+    np.testing.assert_array_equal(_grad(lambda x: norm(x, inf), [1.0, nan])[0], [0.0, 0.0])
+    np.testing.assert_array_equal(_grad(lambda x: norm(x, inf, 1), [[1.0, -2.0], [4.0, 0.0]])[0],
+                                  [[0.0, -1.0], [1.0, 0.0]])
+
+
+_SPECIAL = [0.0, -0.0, 1.0, -2.0, 0.5, 3.0, -3.0, inf, -inf, nan, 1e30, -1e30]
+_SPECIAL_OPS = {
+    # name: (ours, theirs, arity); F is nn.functional or torch.nn.functional
+    "atan2": (lambda m, F, y, x: m.atan2(y, x), 2),
+    "remainder": (lambda m, F, x, y: m.remainder(x, y), 2),
+    "fmod": (lambda m, F, x, y: m.fmod(x, y), 2),
+    "lerp": (lambda m, F, a, b, w: m.lerp(a, b, w), 3),
+    "clamp_tensor": (lambda m, F, x, lo, hi: m.clamp(x, lo, hi), 3),
+    "threshold": (lambda m, F, x: F.threshold(x, 0.5, 7.0), 1),
+    "hardswish": (lambda m, F, x: F.hardswish(x), 1),
+    "hardtanh": (lambda m, F, x: F.hardtanh(x), 1),
+    "relu6": (lambda m, F, x: F.relu6(x), 1),
+    "prod": (lambda m, F, a, b, c: m.stack([a, b, c]).prod(0), 3),
+    "cumprod": (lambda m, F, a, b, c: m.stack([a, b, c]).cumprod(0), 3),
+    "norm_inf": (lambda m, F, a, b: m.linalg.vector_norm(m.stack([a, b]), inf, 0), 2),
+    "norm_-inf": (lambda m, F, a, b: m.linalg.vector_norm(m.stack([a, b]), -inf, 0), 2),
+    "norm_0": (lambda m, F, a, b: m.linalg.vector_norm(m.stack([a, b]), 0, 0), 2),
+}
+
+
+def _agree_at(points, got, want, what):
+    """``got`` and ``want`` (16 entries per point) agree to float32 rounding, NaN with NaN and
+    infinities exactly; the message names the points where they do not."""
+    got, want = got.reshape(len(points), -1), want.reshape(len(points), -1)
+    close = np.isclose(got, want, rtol=1e-6, atol=0, equal_nan=True).all(axis=1)
+    bad = [(tuple(points[i].tolist()), got[i, 0], want[i, 0]) for i in np.flatnonzero(~close)[:5]]
+    assert not bad, f"{what} at (point, ours, PyTorch's): {bad}"
+
+
+@pytest.mark.parametrize("name", sorted(_SPECIAL_OPS))
+def test_values_and_gradients_at_special_points_match_pytorch(name):
+    # PyTorch: forward values and every gradient (NaN, 0 or inf alike) at 0, +-inf, NaN, 1e30, ...;
+    # each point fills 16 float32 entries, so PyTorch runs its vectorised kernels on all of them
+    torch = pytest.importorskip("torch")
+    fn, arity = _SPECIAL_OPS[name]
+    values = _SPECIAL if arity < 3 else [0.0, 1.0, -2.0, 0.5, inf, -inf, nan, 1e30]
+    points = np.array(list(itertools.product(values, repeat=arity)), np.float32)
+    columns = np.repeat(points, 16, axis=0)
+    ours = [tg.tensor(columns[:, k].copy(), requires_grad=True) for k in range(arity)]
+    theirs = [torch.tensor(columns[:, k].copy(), requires_grad=True) for k in range(arity)]
+    got, want = fn(tg, nn.functional, *ours), fn(torch, torch.nn.functional, *theirs)
+    _agree_at(points, got.detach().numpy(), want.detach().numpy(), f"{name} values")
+    got.sum().backward()
+    want.sum().backward()
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        if b.grad is None:
+            assert a.grad is None, name
+        else:
+            _agree_at(points, a.grad.numpy(), b.grad.numpy(), f"{name} gradient {k}")
+
+
+# ----------------------------------------------------------------------------- 10. promotion and reductions
+
+def test_where_of_two_python_floats_is_float32():
+    # PyTorch: Python floats take the default dtype, float32 (NumPy would give float64)
+    c = tg.tensor([True, False])
+    out = tg.where(c, 1.0, 0.0)
+    assert out.dtype == tg.float32 and out.tolist() == [1.0, 0.0]
+    assert tg.where(c, 1, 0.5).dtype == tg.float32 and tg.where(c, 1, 0).dtype == tg.int64
+    assert tg.where(c, True, False).dtype == tg.bool
+
+
+def test_mean_var_std_of_integers_raise_as_pytorch():
+    # PyTorch: mean needs a floating dtype ("could not infer output dtype"); so do var and std
+    i = tg.tensor([1, 2, 4])
+    with pytest.raises(RuntimeError, match="could not infer output dtype"):
+        i.mean()
+    with pytest.raises(RuntimeError, match="std and var only support floating point"):
+        i.var()
+    with pytest.raises(RuntimeError, match="std and var only support floating point"):
+        tg.tensor([True, False]).std()
+    assert i.float().mean().item() == pytest.approx(7 / 3)
+
+
+def test_where_and_integer_reductions_match_pytorch():
+    # PyTorch: where's dtype for every pair of Python scalars; mean/var/std raise for integers
+    torch = pytest.importorskip("torch")
+    for a, b in itertools.product([1.0, 2, True], repeat=2):
+        got = tg.where(tg.tensor([True, False]), a, b)
+        want = torch.where(torch.tensor([True, False]), a, b)
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "") and got.tolist() == want.tolist()
+    for name in ("mean", "var", "std"):
+        with pytest.raises(RuntimeError):
+            getattr(torch.tensor([1, 2]), name)()
+        with pytest.raises(RuntimeError):
+            getattr(tg.tensor([1, 2]), name)()

@@ -476,23 +476,45 @@ class Clamp(Function):
         return g * const(keep, x), None, None
 
 
+class ClampTensor(Function):
+    """``clamp`` with a tensor bound: min(max(x, lo), hi), NaN wherever x or a bound is NaN.
+
+    Gradients as PyTorch's: x gets g where lo <= x <= hi; lo where x < lo < hi; hi where x > hi
+    or hi < lo (with one bound: x where it is kept, the bound where x is beyond it). So where
+    x < lo = hi nothing gets a gradient, and where a NaN is involved none does."""
+    name = "clamp"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xp = ctx.xp(x, lo, hi)
+        ctx.save_for_backward(x, lo, hi)
+        out = x if lo is None else xp.maximum(x, lo)        # maximum/minimum spread NaN
+        return out if hi is None else xp.minimum(out, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        x, lo, hi = (v.data if _is_tensor(v) else v for v in (x, lo, hi))
+        if hi is None:
+            keep, to_lo, to_hi = x >= lo, x < lo, None
+        elif lo is None:
+            keep, to_lo, to_hi = x <= hi, None, x > hi
+        else:
+            keep, to_lo, to_hi = (x >= lo) & (x <= hi), (x < lo) & (lo < hi), (x > hi) | (hi < lo)
+        need = ctx.needs_input_grad
+        return tuple(g * const(m, g) if n and m is not None else None
+                     for n, m in zip(need, (keep, to_lo, to_hi)))
+
+
 def clamp(x, min=None, max=None):
     """``clamp`` with PyTorch's dtype rule: float bounds on an integer tensor give a float result."""
     if min is None and max is None:
         raise OpError("clamp: at least one of 'min' or 'max' must not be None")
-    if x.dtype.kind != "f":
+    if x.dtype.kind != "f" or _is_tensor(min) or _is_tensor(max):
         dt = dtypes.result_type(x.data, *(b.data if _is_tensor(b) else b for b in (min, max)))
-        if dt != x.dtype:
-            x = x.to(dt)
+        x, min, max = (v.to(dt) if _is_tensor(v) and v.dtype != dt else v for v in (x, min, max))
     if _is_tensor(min) or _is_tensor(max):
-        # tensor bounds: min(max(x, lo), hi) as choices, so each bound gets the gradient of the
-        # places it sets, and x of the places where lo <= x <= hi (PyTorch's rule)
-        out = x
-        if min is not None:
-            out = where(out < min, min, out)
-        if max is not None:
-            out = where(out > max, max, out)
-        return out
+        return ClampTensor.apply(x, min, max)
     return Clamp.apply(x, min, max)
 
 
@@ -561,6 +583,8 @@ def where(condition, x, y):
             for v in (x, y))
     dt = dtypes.result_type(*(v.data if _is_tensor(v) else v for v in (x, y)))
     x, y = (_to_dtype("where", v, dt) for v in (x, y))
+    if not _is_tensor(x) and not _is_tensor(y):     # two numbers: NumPy would make float64
+        x = Tensor(x, dtype=dt, device=condition.device)
     return Where.apply(condition, x, y)
 
 

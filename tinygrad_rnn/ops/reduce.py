@@ -5,10 +5,13 @@ from __future__ import annotations
 import builtins
 from collections import namedtuple
 
+import numpy as np
+
 from ..autograd import Function, OpError, sum_to_array
-from ..tensor import DEFAULT_FLOAT
+from ..dtypes import torch_name
 from .common import const, normalize_dim, normalize_dims
 
+_INT64 = np.dtype(np.int64)
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
@@ -56,12 +59,17 @@ class SumTo(Function):
 
 def sum_to_size(x, *shape):
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return x if tuple(x.shape) == tuple(shape) else SumTo.apply(x, tuple(shape))
+    return x if tuple(x.shape) == tuple(shape) else SumTo.apply(_signed(x), tuple(shape))
+
+
+def _signed(x):
+    """Sums of unsigned integers are int64 in PyTorch, as all integer sums are (NumPy: uint64)."""
+    return x.to(_INT64) if x.dtype.kind == "u" else x
 
 
 def sum(x, dim=None, keepdim=False, **np_style):
     dims, kd = normalize_dims("sum", dim, x.ndim, np_style)
-    return Sum.apply(x, dims, keepdim if kd is None else kd)
+    return Sum.apply(_signed(x), dims, keepdim if kd is None else kd)
 
 
 def _count(x, dims):
@@ -74,8 +82,9 @@ def _count(x, dims):
 
 def mean(x, dim=None, keepdim=False, **np_style):
     dims, kd = normalize_dims("mean", dim, x.ndim, np_style)
-    if x.dtype.kind != "f":
-        x = x.to(DEFAULT_FLOAT)
+    if x.dtype.kind != "f":     # PyTorch does not guess a float dtype for integers
+        raise OpError(f"mean(): could not infer output dtype. Input dtype must be either a floating "
+                      f"point or complex dtype. Got: {torch_name(x.dtype)} (use x.float().mean())")
     return Sum.apply(x, dims, keepdim if kd is None else kd) / _count(x, dims)
 
 
@@ -90,7 +99,8 @@ def _scaled_sq_mean(name, x, dim, unbiased, keepdim, correction, np_style):
     if correction is None:
         correction = 0 if unbiased is False else 1
     if x.dtype.kind != "f":
-        x = x.to(DEFAULT_FLOAT)
+        raise OpError(f"{name}: std and var only support floating point and complex dtypes, got "
+                      f"{torch_name(x.dtype)} (use x.float())")
     xp = Function.xp(x.data)
     scale0 = xp.max(xp.abs(x.data), axis=dims, keepdims=True) if x.data.size else xp.ones((), x.dtype)
     scale0 = const(xp.where(xp.isfinite(scale0) & (scale0 > 0), scale0, 1).astype(x.dtype), x)
