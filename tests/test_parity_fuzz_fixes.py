@@ -557,6 +557,25 @@ def test_inf_norm_gradient_is_split_among_the_extremes_and_zero_at_nan():
                                   [[0.0, -1.0], [1.0, 0.0]])
 
 
+def test_maximum_and_minimum_gradients_next_to_nan():
+    # PyTorch: each side's gradient is masked where it loses (x < y for maximum), so where a NaN
+    # makes both comparisons false both get g; ties share it
+    x = tg.tensor([1.0, nan, 2.0, 3.0], requires_grad=True)
+    y = tg.tensor([nan, 1.0, 2.0, 0.0], requires_grad=True)
+    tg.maximum(x, y).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 0.5, 1.0] and y.grad.tolist() == [1.0, 1.0, 0.5, 0.0]
+    x.grad = y.grad = None
+    tg.minimum(x, y).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 0.5, 0.0] and y.grad.tolist() == [1.0, 1.0, 0.5, 1.0]
+
+
+def test_sign_of_nan_is_zero():
+    # PyTorch: sign is (x > 0) - (x < 0), so NaN gives 0 (NumPy: NaN)
+    out = tg.tensor([nan, -2.0, -0.0, 3.0, inf]).sign()
+    assert out.dtype == tg.float32 and out.tolist() == [0.0, -1.0, 0.0, 1.0, 1.0]
+    assert tg.tensor(nan, dtype=tg.float64).sign().item() == 0.0
+
+
 _SPECIAL = [0.0, -0.0, 1.0, -2.0, 0.5, 3.0, -3.0, inf, -inf, nan, 1e30, -1e30]
 _SPECIAL_OPS = {
     # name: (ours, theirs, arity); F is nn.functional or torch.nn.functional
@@ -574,6 +593,9 @@ _SPECIAL_OPS = {
     "norm_inf": (lambda m, F, a, b: m.linalg.vector_norm(m.stack([a, b]), inf, 0), 2),
     "norm_-inf": (lambda m, F, a, b: m.linalg.vector_norm(m.stack([a, b]), -inf, 0), 2),
     "norm_0": (lambda m, F, a, b: m.linalg.vector_norm(m.stack([a, b]), 0, 0), 2),
+    "maximum": (lambda m, F, a, b: m.maximum(a, b), 2),
+    "minimum": (lambda m, F, a, b: m.minimum(a, b), 2),
+    "sign": (lambda m, F, x: x.sign() + x, 1),
 }
 
 

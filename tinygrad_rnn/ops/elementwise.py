@@ -400,7 +400,12 @@ class Sign(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.copy() if x.dtype.kind == "b" else ctx.xp(x).sign(x)   # sign(True) is True
+        if x.dtype.kind == "b":
+            return x.copy()                 # sign(True) is True
+        xp = ctx.xp(x)
+        if x.dtype.kind == "f":             # PyTorch: sign(NaN) is 0 ((x > 0) - (x < 0))
+            return xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype, copy=False)
+        return xp.sign(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -519,9 +524,11 @@ def clamp(x, min=None, max=None):
 
 
 def _tie_weights(xp, x, y, first_wins):
-    """1 where the first argument is chosen, 0 where the second is, 1/2 on ties (as PyTorch)."""
-    chosen = (x > y) if first_wins else (x < y)
-    return xp.where(x == y, 0.5, chosen.astype(float))
+    """The shares of the gradient for x and y: 1 for the chosen one, 0 for the other, 1/2 each on
+    ties, and 1 for both where a NaN makes every comparison false (PyTorch's masks)."""
+    x_loses, y_loses = (x < y, x > y) if first_wins else (x > y, x < y)
+    tie = x == y
+    return xp.where(tie, 0.5, ~x_loses), xp.where(tie, 0.5, ~y_loses)
 
 
 class Maximum(Function):
@@ -539,9 +546,8 @@ class Maximum(Function):
         xd = x.data if _is_tensor(x) else x
         yd = y.data if _is_tensor(y) else y
         xp = ctx.xp(xd, yd)
-        w = _tie_weights(xp, xd, yd, cls._first_wins).astype(g.dtype)
-        wx = const(w, g)
-        return g * wx, g * (1 - wx)
+        wx, wy = _tie_weights(xp, xd, yd, cls._first_wins)
+        return g * const(wx.astype(g.dtype), g), g * const(wy.astype(g.dtype), g)
 
 
 class Minimum(Maximum):
