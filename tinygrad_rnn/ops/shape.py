@@ -165,15 +165,21 @@ def raw_index(index, like):
     xp = like.device.xp
     out = []
     dim = 0                 # the dim of ``like`` the next part indexes (for mask shape checks)
+    ints = arrays = False   # both: PyTorch's order differs from NumPy's (``IntsFirst``)
     for k, p in enumerate(parts):
         if isinstance(p, Tensor):
             p = p.data.copy()   # a copy: changing the index tensor later must not change backward
         elif isinstance(p, list):
             p = np.asarray(p)
-        if backend.is_array(p) and p.ndim == 0 and p.dtype.kind in "iu":
-            p = int(p.item())   # a 0-d integer tensor indexes as an int does (PyTorch: a view)
         if backend.is_array(p):
+            if p.ndim == 0 and p.dtype.kind in "iu":
+                p = int(p.item())   # a 0-d integer tensor indexes as an int (PyTorch: a view)
+                dim += 1
+                ints = True
+                out.append(p)
+                continue
             p = backend.to_device(p, like.device)
+            arrays = True
             if p.dtype.kind == "b" and p.ndim > 0:
                 want = like.shape[dim:dim + p.ndim]
                 if tuple(p.shape) != tuple(want):
@@ -195,10 +201,13 @@ def raw_index(index, like):
             dim += 1
         elif p is Ellipsis:
             dim = like.ndim - sum(_dims_used(q) for q in parts[k + 1:])
-        elif p is not None and not isinstance(p, bool):
+        elif isinstance(p, bool):
+            arrays = True       # PyTorch indexes with a bool as with a 0-d mask
+        elif p is not None:
             dim += 1
+            ints = True
         out.append(p)
-    return _ints_first(tuple(out))
+    return _ints_first(tuple(out)) if ints and arrays else tuple(out)
 
 
 class IntsFirst:
@@ -219,11 +228,7 @@ def _is_int(p):
 
 
 def _ints_first(index):
-    """The index as is, or an ``IntsFirst`` when integers and index arrays (or bool scalars, which
-    PyTorch indexes with as arrays) meet."""
-    if not any(_is_int(p) for p in index) or not any(
-            isinstance(p, bool) or (hasattr(p, "shape") and not _is_int(p)) for p in index):
-        return index
+    """An index with integers and index arrays (or bools) -> its ``IntsFirst`` form."""
     basic, rest = [], []
     for p in index:
         if _is_int(p):
@@ -269,7 +274,8 @@ class Getitem(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.in_shape, ctx.index = x.shape, index
-        x, index = index_target(x, index)
+        if type(index) is IntsFirst:
+            x, index = index_target(x, index)
         if not any(p is Ellipsis for p in index) and not _is_advanced(index):
             index = index + (Ellipsis,)     # x[0] of a vector: a 0-d view (PyTorch), not a copy
         out = x[index]
