@@ -4,9 +4,11 @@ count_nonzero (no gradient).
 Dtypes follow PyTorch: the sum or product of a bool or integer tensor is int64 unless ``dtype=``
 says otherwise; ``all``/``any`` give bool (uint8 for a uint8 tensor, PyTorch's legacy rule).
 
-Gradients of products must survive zeros in the input without dividing by them: with no zero in a
-slice the gradient is ``g * prod / x``; with exactly one, only the zero gets a gradient (the
-product of the others); with two or more, none does. ``cumprod`` does the same per prefix.
+Gradients of products must survive zeros in the input without dividing by them: with no zero the
+gradient is ``g * prod / x``; otherwise it is the product of the others, from running products
+taken from both ends (PyTorch's formula), so with one zero in a slice only the zero gets a
+gradient and with two or more none does (and an inf next to a zero gives NaN, as in PyTorch).
+``cumprod`` does the same per prefix.
 """
 from __future__ import annotations
 
@@ -144,7 +146,7 @@ class Cumprod(Function):
         before = const(seen == 0, x)                # strictly before the first zero: divide safely
         first = zero & (seen == 1)                  # the first zero of its row
         # before the first zero, only the y_i before it count (the later ones hold the zero: 0,
-        # or NaN next to an inf), so sum_{i>=j, i<z1} g_i y_i / x_j;
+        # or NaN next to an inf), so sum_{j<=i<z1} g_i y_i / x_j.
         x_safe = Where.apply(before, x, 1.0)
         grad = where(before, after(where(before, g * out, 0.0)) / x_safe, 0.0)
         # at the first zero z1: y_{z1-1} sum_{z1<=i<z2} g_i prod_{z1<k<=i} x_k (z2: the second
