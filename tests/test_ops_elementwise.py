@@ -110,8 +110,11 @@ BINARY = {
     "mul": (lambda x, y: x * y, lambda data, dev: _pair(data, dev)),
     "div": (lambda x, y: x / y,
             lambda data, dev: _pair(data, dev, dict(kinks=[0.0], min_kink_distance=0.3))),
+    # exponent 0 is a point where the gradient for x is masked to 0 (PyTorch's formula: 0 * x**-1
+    # would be nan at x = 0), so the second derivative in the exponent is not smooth there
     "pow": (lambda x, y: x ** y,
-            lambda data, dev: _pair(data, dev, dict(min_value=-2.0, max_value=2.0),
+            lambda data, dev: _pair(data, dev, dict(min_value=-2.0, max_value=2.0, kinks=[0.0],
+                                                    min_kink_distance=1e-2),
                                     dict(min_value=0.3, max_value=2.0))),
     "maximum": (lambda x, y: x.maximum(y), _max_pair),
     "minimum": (lambda x, y: x.minimum(y), _max_pair),

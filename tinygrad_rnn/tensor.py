@@ -647,7 +647,8 @@ class Tensor:
         if isinstance(value, Tensor) and value.dtype != self.dtype:
             value = value.to(self.dtype)             # index assignment casts, as in PyTorch
         if not record:
-            self.array[idx] = value.array if isinstance(value, Tensor) else value
+            target, i = ops.shape.index_target(self.array, idx)
+            target[i] = value.array if isinstance(value, Tensor) else value
             self._counter().value += 1
             return
         old = Tensor._make(self.array, self.device, self._requires_grad, self._grad_fn, self._out_index)

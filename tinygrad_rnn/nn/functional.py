@@ -16,7 +16,7 @@ from ..ops import where
 from ..ops.common import normalize_dim
 from ..dtypes import c_name, torch_name
 from ..ops.nn_ops import EmbeddingLookup
-from ..ops.nn_ops import Linear as LinearOp, Hardtanh
+from ..ops.nn_ops import Linear as LinearOp, Hardswish, Hardtanh
 from ..random import default_generator
 from ..tensor import Tensor
 from .loss_functions import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,  # noqa: F401
@@ -98,7 +98,7 @@ def hardsigmoid(input, inplace=False):
 
 def hardswish(input, inplace=False):
     """x relu6(x + 3) / 6; gradient 0 for x <= -3, x / 3 + 1/2 between, 1 for x >= 3 (as PyTorch)."""
-    return input * (Hardtanh.apply(input, -3.0, 3.0) + 3) / 6
+    return Hardswish.apply(input if input.dtype.kind == "f" else input.float())
 
 
 # the constants of Klambauer et al. (2017) that make SELU self-normalising
@@ -130,8 +130,9 @@ def tanhshrink(input):
 
 
 def threshold(input, threshold, value, inplace=False):
-    """x where x > threshold, else ``value`` (gradient 0 there, also at x = threshold)."""
-    return where(input > threshold, input, value)
+    """``value`` where x <= threshold, else x (gradient 0 there, also at x = threshold); NaN is
+    not <= anything, so it stays NaN with gradient 1, as in PyTorch."""
+    return where(input <= threshold, value, input)
 
 
 def glu(input, dim=-1):

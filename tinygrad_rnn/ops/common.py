@@ -1,8 +1,11 @@
 """Helpers every op shares: dim normalisation and constants. One place each, called everywhere."""
 from __future__ import annotations
 
+import math
+import numbers
 import operator
 
+from .. import dtypes
 from ..autograd import OpError, OpIndexError, OpTypeError
 from ..tensor import Tensor
 
@@ -57,3 +60,21 @@ def shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+def scale_factor(op, value, dtype):
+    """``alpha``/``beta`` as PyTorch converts them to the type of an integer or bool result:
+    truncated toward zero (``alpha=1.5`` on int64 is 1), nonzero for bool; a value the type cannot
+    hold raises. Floating results take the number as it is."""
+    if dtype.kind == "f":
+        return value
+    if dtype.kind == "b":
+        return bool(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        if not math.isfinite(value):
+            raise OpError(f"{op}: value cannot be converted to type {dtypes.c_name(dtype)} without "
+                          f"overflow")
+        value = int(value)
+    if not dtypes.fits(int(value), dtype):
+        raise OpError(f"{op}: value cannot be converted to type {dtypes.c_name(dtype)} without overflow")
+    return int(value)

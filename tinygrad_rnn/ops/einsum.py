@@ -22,15 +22,19 @@ The gradient is itself an einsum of tensors, so it is differentiable again.
 """
 from __future__ import annotations
 
+import math
 import string
 from collections import Counter
 
+import numpy as np
+
 from ..autograd import Function, OpError, OpNotImplementedError
-from ..dtypes import torch_name
+from ..dtypes import promote_types, torch_name
 from ..tensor import Tensor
 from .common import const
 
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase
+_INT64 = np.dtype(np.int64)
 
 
 def _equation(ins, out):
@@ -215,19 +219,64 @@ def einsum(*args):
             raise OpError(f"einsum(): expected scalar type {torch_name(tensors[0].dtype)} but found "
                           f"{torch_name(t.dtype)} (all operands need one dtype, as in PyTorch)")
     ins, out = _parse(equation, tensors)
-    if tensors[0].dtype.kind == "b":
-        tensors = _bool_operands(ins, out, tensors)
-    return Einsum.apply(*_broadcast(ins, tensors), ins=ins, out=out)
+    operands = _broadcast(ins, tensors)
+    if tensors[0].dtype.kind != "f":
+        dt = _integer_result(ins, out, tensors)
+        if dt != tensors[0].dtype:
+            operands = [t.to(dt) for t in operands]
+    return Einsum.apply(*operands, ins=ins, out=out)
 
 
-def _bool_operands(ins, out, tensors):
-    """Bool operands as PyTorch takes them: a dim summed inside one operand sums as int64, a dim
-    contracted between operands is a bool matrix product, which PyTorch does not have (unless
-    there is nothing to compute)."""
-    summed = set().union(*ins) - set(out)
-    shared = sorted(c for c in summed if sum(c in s for s in ins) > 1)
-    if shared and all(t.numel() for t in tensors):
-        raise OpNotImplementedError(f"einsum(): \"bmm\" not implemented for 'Bool' (subscripts "
-                                    f"{', '.join(shared)} contract bool operands; convert them with "
-                                    f".long() or .float() first)")
-    return [t.long() for t in tensors] if summed and not shared else tensors
+def _integer_result(ins, out, tensors):
+    """The dtype of PyTorch's einsum of integer or bool operands, or the error it raises.
+
+    PyTorch first sums each operand over the letters no other operand or the output has (a sum:
+    int64; a letter of size 1 in a multi-operand einsum is only squeezed), then contracts the
+    operands left to right: by an elementwise product when no letter is summed away (promoting
+    the two dtypes), else by a batched matrix product, which needs one dtype and has no bool
+    version. So ``"ij->i"`` of uint8 is int64, ``"ij,jk->ik"`` stays uint8, ``"i,i->i"`` of bool
+    stays bool and ``"i,i->"`` of bool raises."""
+    dt = tensors[0].dtype
+    sizes = [dict(zip(s, t.shape)) for s, t in zip(ins, tensors)]
+    if len(ins) == 1:
+        return _INT64 if set(ins[0]) - set(out) else dt
+    kept, dts = [], []
+    for k, s in enumerate(ins):
+        others = set(out).union(*(ins[j] for j in range(len(ins)) if j != k))
+        private = set(s) - others
+        kept.append(set(s) - private)
+        dts.append(_INT64 if any(sizes[k][c] != 1 for c in private) else dt)
+    acc, acc_dt, acc_size = kept[0], dts[0], dict(sizes[0])
+    for k in range(1, len(ins)):
+        later = set(out).union(*ins[k + 1:])
+        summed = [c for c in acc & kept[k] if c not in later]
+        bmm = False
+        for c in summed:        # a size-1 side is summed away first, the other side squeezed
+            a, b = acc_size[c], sizes[k][c]
+            if a == 1 and b != 1:
+                dts[k] = _INT64
+            elif b == 1 and a != 1:
+                acc_dt = _INT64
+            elif a != 1:
+                bmm = True
+        if bmm:
+            work = math.prod(_joint_size(acc_size, sizes[k], c) for c in acc | kept[k])
+            if acc_dt.kind == "b" and work:
+                raise OpNotImplementedError("einsum(): \"bmm\" not implemented for 'Bool' (bool operands "
+                                            "contracted together; convert them with .long() or "
+                                            ".float() first)")
+            if acc_dt != dts[k]:
+                raise OpError(f"einsum(): expected scalar type {torch_name(acc_dt)} but found "
+                              f"{torch_name(dts[k])}")
+        else:
+            acc_dt = promote_types(acc_dt, dts[k])
+        for c in kept[k]:
+            acc_size[c] = _joint_size(acc_size, sizes[k], c)
+        acc = (acc | kept[k]) - set(summed)
+    return acc_dt
+
+
+def _joint_size(a, b, c):
+    """The size of letter ``c`` after broadcasting two operands' sizes (a size 1 takes the other)."""
+    n, m = a.get(c, 1), b.get(c, 1)
+    return m if n == 1 else n

@@ -434,7 +434,12 @@ class Sign(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.copy() if x.dtype.kind == "b" else ctx.xp(x).sign(x)   # sign(True) is True
+        if x.dtype.kind == "b":
+            return x.copy()                 # sign(True) is True
+        xp = ctx.xp(x)
+        if x.dtype.kind == "f":             # PyTorch: sign(NaN) is 0 ((x > 0) - (x < 0))
+            return xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype, copy=False)
+        return xp.sign(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -510,25 +515,47 @@ class Clamp(Function):
         return g * const(keep, x), None, None
 
 
+class ClampTensor(Function):
+    """``clamp`` with a tensor bound: min(max(x, lo), hi), NaN wherever x or a bound is NaN.
+
+    Gradients as PyTorch's: x gets g where lo <= x <= hi; lo where x < lo < hi; hi where x > hi
+    or hi < lo (with one bound: x where it is kept, the bound where x is beyond it). So where
+    x < lo = hi nothing gets a gradient, and where a NaN is involved none does."""
+    name = "clamp"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xp = ctx.xp(x, lo, hi)
+        ctx.save_for_backward(x, lo, hi)
+        out = x if lo is None else xp.maximum(x, lo)        # maximum/minimum spread NaN
+        return out if hi is None else xp.minimum(out, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        x, lo, hi = (v.array if _is_tensor(v) else v for v in (x, lo, hi))
+        if hi is None:
+            keep, to_lo, to_hi = x >= lo, x < lo, None
+        elif lo is None:
+            keep, to_lo, to_hi = x <= hi, None, x > hi
+        else:
+            keep, to_lo, to_hi = (x >= lo) & (x <= hi), (x < lo) & (lo < hi), (x > hi) | (hi < lo)
+        need = ctx.needs_input_grad
+        return tuple(g * const(m, g) if n and m is not None else None
+                     for n, m in zip(need, (keep, to_lo, to_hi)))
+
+
 def clamp(x, min=None, max=None):
     """``clamp`` with PyTorch's dtype rule: float bounds on an integer tensor give a float result."""
     if min is None and max is None:
         raise OpError("clamp: at least one of 'min' or 'max' must not be None")
-    if x.dtype.kind != "f":
+    if x.dtype.kind != "f" or _is_tensor(min) or _is_tensor(max):
         dt = dtypes.result_type(x.array, *(b.array if _is_tensor(b) else b for b in (min, max)))
-        if dt != x.dtype:
-            x = x.to(dt)
+        x, min, max = (v.to(dt) if _is_tensor(v) and v.dtype != dt else v for v in (x, min, max))
         if dt.kind in "iu":
             min, max = (_int_bound(b, dt) for b in (min, max))
     if _is_tensor(min) or _is_tensor(max):
-        # tensor bounds: min(max(x, lo), hi) as choices, so each bound gets the gradient of the
-        # places it sets, and x of the places where lo <= x <= hi (PyTorch's rule)
-        out = x
-        if min is not None:
-            out = where(out < min, min, out)
-        if max is not None:
-            out = where(out > max, max, out)
-        return out
+        return ClampTensor.apply(x, min, max)
     return Clamp.apply(x, min, max)
 
 
@@ -544,9 +571,11 @@ def _int_bound(b, dt):
 
 
 def _tie_weights(xp, x, y, first_wins):
-    """1 where the first argument is chosen, 0 where the second is, 1/2 on ties (as PyTorch)."""
-    chosen = (x > y) if first_wins else (x < y)
-    return xp.where(x == y, 0.5, chosen.astype(float))
+    """The shares of the gradient for x and y: 1 for the chosen one, 0 for the other, 1/2 each on
+    ties, and 1 for both where a NaN makes every comparison false (PyTorch's masks)."""
+    x_loses, y_loses = (x < y, x > y) if first_wins else (x > y, x < y)
+    tie = x == y
+    return xp.where(tie, 0.5, ~x_loses), xp.where(tie, 0.5, ~y_loses)
 
 
 class Maximum(Function):
@@ -564,9 +593,8 @@ class Maximum(Function):
         xd = x.array if _is_tensor(x) else x
         yd = y.array if _is_tensor(y) else y
         xp = ctx.xp(xd, yd)
-        w = _tie_weights(xp, xd, yd, cls._first_wins).astype(g.dtype)
-        wx = const(w, g)
-        return g * wx, g * (1 - wx)
+        wx, wy = _tie_weights(xp, xd, yd, cls._first_wins)
+        return g * const(wx.astype(g.dtype), g), g * const(wy.astype(g.dtype), g)
 
 
 class Minimum(Maximum):
@@ -612,6 +640,8 @@ def where(condition, x, y):
             for v in (x, y))
     dt = dtypes.result_type(*(v.array if _is_tensor(v) else v for v in (x, y)))
     x, y = (_to_dtype("where", v, dt) for v in (x, y))
+    if not _is_tensor(x) and not _is_tensor(y):     # two numbers: NumPy would make float64
+        x = Tensor._from_data(x, dtype=dt, device=condition.device)
     return Where.apply(condition, x, y)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import Function, OpError
 from ..tensor import Tensor
-from .common import normalize_dim
+from .common import normalize_dim, scale_factor
 from .elementwise import Where, where as _where3
 from .shape import Getitem, IndexAdd, ZeroAt
 
@@ -203,6 +203,9 @@ def index_add(x, dim, index, source, alpha=1):
     if source.dtype != x.dtype:
         raise OpError(f"index_add(): self ({x.dtype}) and source ({source.dtype}) must have the "
                       f"same scalar type")
+    alpha = scale_factor("index_add", alpha, x.dtype)   # the result keeps x's dtype
+    if x.dtype.kind == "b":     # a logical or (PyTorch), counted in integers here
+        return index_add(x.long(), dim, index, source.long(), alpha) != 0
     if alpha != 1:
         source = source * alpha
     return x + IndexAdd.apply(source, idx, x.shape)

@@ -93,7 +93,7 @@ def _no_bool(op, kernel, x, y):
 import math  # noqa: E402  (below Matmul, which is kept as it was)
 
 from ..dtypes import torch_name  # noqa: E402
-from .common import const, normalize_dim, normalize_dims  # noqa: E402
+from .common import const, normalize_dim, normalize_dims, scale_factor  # noqa: E402
 from .elementwise import where  # noqa: E402
 
 
@@ -168,7 +168,9 @@ def outer(x, y):
 
 
 def _add_scaled(op, inp, prod, beta, alpha):
-    """beta * inp + alpha * prod; with beta = 0 ``inp`` is ignored (its NaNs do not spread)."""
+    """beta * inp + alpha * prod; with beta = 0 ``inp`` is ignored (its NaNs do not spread).
+    Integer products keep their dtype: beta and alpha are truncated to integers first (PyTorch)."""
+    beta, alpha = scale_factor(op, beta, prod.dtype), scale_factor(op, alpha, prod.dtype)
     out = prod if alpha == 1 else prod * alpha
     if beta == 0:
         return out
@@ -243,6 +245,47 @@ class VectorNorm(Function):
         return where(zero, 0.0, grad), None, None, None
 
 
+class ExtremeNorm(Function):
+    """The inf-norm max |x| (``smallest``: the -inf "norm" min |x|) over ``dims``; NaN if a NaN
+    is there. Gradient as PyTorch's: g sign(x) / n on the n entries whose |x| is the result or
+    NaN, with sign(NaN) = 0, so a NaN in the input gives gradient 0, not NaN."""
+    name = "linalg.vector_norm"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, smallest):
+        a = ctx.xp(x).abs(x)
+        kept = a.min(axis=dims, keepdims=True) if smallest else a.max(axis=dims, keepdims=True)
+        ctx.dims = dims
+        ctx.save_for_backward(x, kept)
+        if keepdim:
+            return kept
+        return kept.reshape(tuple(n for i, n in enumerate(x.shape) if dims is not None and i not in dims))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, kept = ctx.saved_tensors
+        xp, xd = ctx.xp(x.array), x.array
+        a = xp.abs(xd)
+        at = (a == kept.array) | xp.isnan(a)
+        count = at.sum(axis=ctx.dims, keepdims=True).astype(xd.dtype)
+        sign = xp.where(xp.isnan(xd), 0, xp.sign(xd)).astype(xd.dtype)
+        return const(sign, x) * (g.reshape(kept.shape) / const(count, x) * const(at, x)), None, None, None
+
+
+class CountNorm(Function):
+    """The ord-0 "norm": how many entries are not 0 (NaN is not 0), in x's dtype. In the graph but
+    with no gradient at all (PyTorch's backward gives none, so x.grad stays None)."""
+    name = "linalg.vector_norm"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        return (x != 0).sum(axis=dims, keepdims=keepdim).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, None, None
+
+
 def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
     """The ``ord``-norm of x over ``dim`` (None: all elements; int or tuple). ord: a number,
     ``inf`` (largest |x|), ``-inf`` (smallest |x|), 0 (count of non-zeros)."""
@@ -255,12 +298,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
                       f"Got {torch_name(x.dtype)}")
     dims, _ = normalize_dims("linalg.vector_norm", dim, x.ndim)
     ord = float(ord)
-    if ord == math.inf:
-        return x.abs().amax(dims, keepdim)
-    if ord == -math.inf:
-        return x.abs().amin(dims, keepdim)
-    if ord == 0:        # the count of non-zeros, as a float; connected to x with gradient 0
-        return x.sign().abs().sum(dims, keepdim)
+    if abs(ord) == math.inf:
+        if x.numel() == 0:          # amax / amin say why there is no answer
+            return x.abs().amax(dims, keepdim) if ord > 0 else x.abs().amin(dims, keepdim)
+        return ExtremeNorm.apply(x, dims, keepdim, ord < 0)
+    if ord == 0:
+        return CountNorm.apply(x, dims, keepdim)
     if ord == 1:
         return x.abs().sum(dims, keepdim)
     return VectorNorm.apply(x, ord, dims, keepdim)

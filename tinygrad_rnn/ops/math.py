@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, OpError, OpNotImplementedError
 from .. import dtypes
+from ..autograd import Function, OpError, OpNotImplementedError
 from ..dtypes import c_name
 from ..tensor import Tensor
 from .common import const
@@ -177,9 +177,11 @@ class Atan2(Function):
     def backward(ctx, g):
         y, x = ctx.saved_tensors
         gy, gx = ctx.needs_input_grad
-        r2 = x * x + y * y
-        # d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
-        return (g * x / r2 if gy else None), (-g * y / r2 if gx else None)
+        # d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2); where x^2 + y^2 is 0 (the origin, or
+        # underflow) both are 0, as in PyTorch, not 0/0
+        recip = 1 / (x * x + y * y)
+        recip = where(const(ctx.xp(recip.array).isinf(recip.array), recip), 0.0, recip)
+        return (g * x * recip if gy else None), (g * -y * recip if gx else None)
 
 
 class Hypot(Function):
@@ -215,9 +217,30 @@ def rsqrt(x):
     return 1.0 / _as_float(x).sqrt()
 
 
+class Lerp(Function):
+    """``start + weight (end - start)``; for |weight| >= 1/2 computed from ``end`` as PyTorch does,
+    so that weight = 1 gives ``end`` exactly. Gradients as PyTorch's formulas:
+    g (1 - weight), g weight, g (end - start) (so weight = inf gives -inf and inf, not NaN)."""
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        ctx.save_for_backward(weight, *((start, end) if ctx.needs_input_grad[2] else ()))
+        diff = end - start
+        if not hasattr(weight, "shape"):
+            return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+        xp = ctx.xp(start, end, weight)
+        return xp.where(xp.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
+
+    @staticmethod
+    def backward(ctx, g):
+        weight, *ends = ctx.saved_tensors
+        gs, ge, gw = ctx.needs_input_grad
+        return ((g * (1 - weight) if gs else None), (g * weight if ge else None),
+                (g * (ends[1] - ends[0]) if gw else None))
+
+
 def lerp(start, end, weight):
-    """``start + weight (end - start)``; for weight >= 1/2 computed from ``end`` as PyTorch does,
-    so that weight = 1 gives ``end`` exactly."""
+    """``start + weight (end - start)`` (see ``Lerp``); the operands are promoted to one dtype."""
     if start.dtype.kind != "f":
         raise OpError(f"lerp: expected a floating point tensor, got dtype {start.dtype}")
     # one dtype throughout, as PyTorch (a 0-d weight may differ): no silent promotion
@@ -225,10 +248,9 @@ def lerp(start, end, weight):
         if _is_tensor(t) and t.dtype != start.dtype and (what == "end" or t.ndim):
             raise OpError(f"lerp: expected dtype {c_name(start.dtype)} for `{what}` but got dtype "
                           f"{c_name(t.dtype)}")
-    diff = end - start
-    if not _is_tensor(weight):
-        return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
-    return where(weight.abs() < 0.5, start + weight * diff, end - diff * (1 - weight))
+    dt = dtypes.result_type(*(v.array if _is_tensor(v) else v for v in (start, end, weight)))
+    start, end, weight = (v.to(dt) if _is_tensor(v) and v.dtype != dt else v for v in (start, end, weight))
+    return Lerp.apply(start, end, weight)
 
 
 def log1p(x): return Log1p.apply(_as_float(x))
@@ -341,19 +363,21 @@ class _Remainder(Function):
         x, y = ctx.saved_tensors
         gx, gy = ctx.needs_input_grad
         # q(x / y) is locally constant: d/dx = 1, d/dy = -q(x / y)
-        return (g if gx else None), (-g * cls.quotient(x / y) if gy else None)
+        return (g if gx else None), (-g * cls.quotient(x, y) if gy else None)
 
 
 class Fmod(_Remainder):
     """C's fmod: the remainder of x / y truncated toward zero; takes the sign of x.
     fmod(x, y) = x - trunc(x / y) y."""
-    name, quotient = "fmod", staticmethod(trunc)
+    name, quotient = "fmod", staticmethod(lambda x, y: trunc(x / y))
 
 
 class Remainder(_Remainder):
     """Python's %: the remainder of x / y rounded toward -inf; takes the sign of y.
-    remainder(x, y) = x - floor(x / y) y."""
-    name, quotient = "remainder", staticmethod(floor)
+    remainder(x, y) = x - floor(x / y) y. The quotient in the gradient is ``x // y`` (PyTorch's
+    floor division), which differs from floor(x / y) where x / y rounds or is infinite:
+    1 // -inf is -1, inf // 1 is NaN."""
+    name, quotient = "remainder", staticmethod(lambda x, y: x // y)
 
 
 class FloorDivide(Function):

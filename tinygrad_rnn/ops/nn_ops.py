@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autograd import Function
 from .common import const
-from .elementwise import Clamp
+from .elementwise import Clamp, where
 from .shape import IndexAdd, _index_add
 
 _LOG_MIN = -100.0     # PyTorch clamps BCE's logs here so a probability of exactly 0 or 1 stays finite
@@ -83,6 +83,26 @@ class BinaryCrossEntropy(Function):
             with np.errstate(divide="ignore"):
                 gt = gw * ((1 - x).log().clamp(min=_LOG_MIN) - x.log().clamp(min=_LOG_MIN))
         return gx, gt, None
+
+
+class Hardswish(Function):
+    """x relu6(x + 3) / 6, with PyTorch's gradient (its vectorised CPU kernel): 0 for x <= -3,
+    x / 3 + 1/2 between, 1 for x >= 3, also at +-inf (where the product rule gives inf * 0), NaN at
+    NaN. The second derivative is 1/3 strictly between -3 and 3, else 0."""
+    name = "hardswish"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * ctx.xp(x).clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        xp, xd = ctx.xp(x.array), x.array
+        inside = (xd > -3) & (xd < 3)
+        outside = xp.where(xd <= -3, 0, xp.where(xd >= 3, 1, xp.nan)).astype(xd.dtype)
+        return g * where(const(inside, x), x / 3 + 0.5, const(outside, x))
 
 
 class Hardtanh(Clamp):

@@ -8,10 +8,10 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd import Function, OpError, sum_to_array
-from .. import dtypes
 from ..dtypes import torch_name
 from .common import const, normalize_dim, normalize_dims
 
+_INT64 = np.dtype(np.int64)
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
@@ -59,14 +59,22 @@ class SumTo(Function):
 
 def sum_to_size(x, *shape):
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return x if tuple(x.shape) == tuple(shape) else SumTo.apply(x, tuple(shape))
+    return x if tuple(x.shape) == tuple(shape) else SumTo.apply(_signed(x), tuple(shape))
+
+
+def _signed(x):
+    """Sums of unsigned integers are int64 in PyTorch, as all integer sums are (NumPy: uint64)."""
+    return x.to(_INT64) if x.dtype.kind == "u" else x
 
 
 def sum(x, dim=None, keepdim=False, *, dtype=None, **np_style):
     """``dtype``: x is cast to it first (PyTorch's ``sum(dtype=)``)."""
     dims, kd = normalize_dims("sum", dim, x.ndim, np_style)
-    if dtype is not None and x.dtype != dtype:
-        x = x.to(dtype)
+    if dtype is not None:
+        if x.dtype != dtype:
+            x = x.to(dtype)
+    else:
+        x = _signed(x)
     return Sum.apply(x, dims, keepdim if kd is None else kd)
 
 
@@ -87,8 +95,9 @@ def mean(x, dim=None, keepdim=False, *, dtype=None, **np_style):
                           f"floating point or complex dtype. Got: {torch_name(dtype)}")
         if x.dtype != dtype:
             x = x.to(dtype)
-    if x.dtype.kind != "f":
-        x = x.to(dtypes.DEFAULT_FLOAT)
+    if x.dtype.kind != "f":     # PyTorch does not guess a float dtype for integers
+        raise OpError(f"mean(): could not infer output dtype. Input dtype must be either a floating "
+                      f"point or complex dtype. Got: {torch_name(x.dtype)} (use x.float().mean())")
     return Sum.apply(x, dims, keepdim if kd is None else kd) / _count(x, dims)
 
 
@@ -104,7 +113,7 @@ def _scaled_sq_mean(name, x, dim, unbiased, keepdim, correction, np_style):
         correction = 0 if unbiased is False else 1
     if x.dtype.kind != "f":
         raise OpError(f"{name}: std and var only support floating point and complex dtypes, got "
-                      f"{x.dtype}; convert with .float() first")
+                      f"{torch_name(x.dtype)} (use x.float())")
     xp = Function.xp(x.array)
     scale0 = xp.max(xp.abs(x.array), axis=dims, keepdims=True) if x.array.size else \
         xp.ones(_kept_shape(x.shape, dims), x.dtype)        # an empty x: scales of the kept shape

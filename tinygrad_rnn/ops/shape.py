@@ -2,10 +2,13 @@
 cat/split, pad. Each backward moves the gradient back the way the elements came."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import backend
 from ..autograd import Function, OpError, sum_to_array
+from ..dtypes import promote_types
 from ..tensor import Tensor
 from .common import normalize_dim, shape_arg
 
@@ -157,19 +160,27 @@ def raw_index(index, like):
     """A Tensor index -> the array index NumPy/CuPy understand, on ``like``'s device.
 
     Boolean masks become the integer arrays of their True positions (the same selection), so the
-    backward scatter needs only one case.
+    backward scatter needs only one case. Integers mixed with index arrays give an ``IntsFirst``.
     """
     parts = index if isinstance(index, tuple) else (index,)
     xp = like.device.xp
     out = []
     dim = 0                 # the dim of ``like`` the next part indexes (for mask shape checks)
+    ints = arrays = False   # both: PyTorch's order differs from NumPy's (``IntsFirst``)
     for k, p in enumerate(parts):
         if isinstance(p, Tensor):
             p = p.array.copy()   # a copy: changing the index tensor later must not change backward
         elif isinstance(p, list):
             p = np.asarray(p)
         if backend.is_array(p):
+            if p.ndim == 0 and p.dtype.kind in "iu":
+                p = int(p.item())   # a 0-d integer tensor indexes as an int (PyTorch: a view)
+                dim += 1
+                ints = True
+                out.append(p)
+                continue
             p = backend.to_device(p, like.device)
+            arrays = True
             if p.dtype.kind == "b" and p.ndim > 0:
                 want = like.shape[dim:dim + p.ndim]
                 if tuple(p.shape) != tuple(want):
@@ -184,26 +195,71 @@ def raw_index(index, like):
             if p.dtype.kind not in "iu" and p.dtype.kind != "b":
                 raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, "
                                  f"got {p.dtype}")
-            dim += 1
+            dim += p.ndim > 0   # a 0-d bool adds a dim of 1 or 0 and takes none
         elif isinstance(p, slice):
             if p.step is not None and p.step <= 0:
                 raise ValueError("step must be greater than zero")
             dim += 1
         elif p is Ellipsis:
             dim = like.ndim - sum(_dims_used(q) for q in parts[k + 1:])
+        elif isinstance(p, bool):
+            arrays = True       # PyTorch indexes with a bool as with a 0-d mask
         elif p is not None:
             dim += 1
+            ints = True
         out.append(p)
-    return tuple(out)
+    return _ints_first(tuple(out)) if ints and arrays else tuple(out)
+
+
+class IntsFirst:
+    """An index mixing integers with index arrays, applied as PyTorch does: ``basic`` (the integers,
+    full slices for the other dims) first, which is a view, then ``rest`` (the other entries) on it.
+
+    NumPy counts the integers as index arrays too, so a slice between them moves the indexed dims
+    to the front: ``x[1, :, idx]`` of a (2, 3, 4) tensor is (len(idx), 3) there, (3, len(idx)) in
+    PyTorch. ``index_target`` applies the first step."""
+    __slots__ = ("basic", "rest")
+
+    def __init__(self, basic, rest):
+        self.basic, self.rest = basic, rest
+
+
+def _is_int(p):
+    return isinstance(p, (int, np.integer)) and not isinstance(p, bool)
+
+
+def _ints_first(index):
+    """An index with integers and index arrays (or bools) -> its ``IntsFirst`` form."""
+    basic, rest = [], []
+    for p in index:
+        if _is_int(p):
+            basic.append(p)
+        elif p is Ellipsis:
+            basic.append(p)
+            rest.append(p)
+        else:
+            basic.extend([slice(None)] * _dims_used(p))
+            rest.append(p)
+    if Ellipsis not in basic:
+        basic.append(Ellipsis)  # a 0-d result stays a view, not a NumPy scalar
+    return IntsFirst(tuple(basic), tuple(rest))
+
+
+def index_target(a, index):
+    """(array, raw index) -> (the array to index, the index to apply to it): for an ``IntsFirst``
+    index, the view its integers select."""
+    if type(index) is IntsFirst:
+        return a[index.basic], index.rest
+    return a, index
 
 
 def _dims_used(p):
     """How many dims of the indexed tensor one index entry consumes."""
-    if p is None or p is Ellipsis:
+    if p is None or p is Ellipsis or isinstance(p, bool):
         return 0
     dt = getattr(p, "dtype", None)
     if dt is not None and dt.kind == "b":
-        return max(p.ndim, 1)
+        return p.ndim
     if isinstance(p, list):
         return _dims_used(np.asarray(p))
     return 1
@@ -219,6 +275,8 @@ class Getitem(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.in_shape, ctx.index = x.shape, index
+        if type(index) is IntsFirst:
+            x, index = index_target(x, index)
         if not any(p is Ellipsis for p in index) and not _is_advanced(index):
             index = index + (Ellipsis,)     # x[0] of a vector: a 0-d view (PyTorch), not a copy
         out = x[index]
@@ -250,10 +308,11 @@ class IndexAdd(Function):
 
 def _index_add(xp, g, index, shape):
     z = xp.zeros(shape, g.dtype)
+    target, index = index_target(z, index)
     if _is_advanced(index):
-        backend.scatter_add(xp, z, index, g)
+        backend.scatter_add(xp, target, index, g)
     else:
-        z[index] = g
+        target[index] = g
     return z
 
 
@@ -270,7 +329,8 @@ class IndexPut(Function):
     @staticmethod
     def forward(ctx, x, value, index):
         ctx.index = index
-        x[index] = value
+        target, index = index_target(x, index)
+        target[index] = value
         return x
 
     @staticmethod
@@ -287,7 +347,8 @@ class ZeroAt(Function):
     def forward(ctx, g, index):
         ctx.index = index
         out = g.copy()
-        out[index] = 0
+        target, index = index_target(out, index)
+        target[index] = 0
         return out
 
     @staticmethod
@@ -339,6 +400,9 @@ def cat(tensors, dim=0):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise OpError(f"cat: expected a list of Tensors, item {i} is {type(t).__name__}")
+    dt = functools.reduce(promote_types, {t.dtype for t in tensors})
+    if any(t.dtype != dt for t in tensors):     # float32 with int64 is float32, as in PyTorch
+        tensors = [t if t.dtype == dt else t.to(dt) for t in tensors]
     return Cat.apply(*tensors, dim=normalize_dim("cat", dim, tensors[0].ndim))
 
 
