@@ -711,3 +711,57 @@ _SAY_MORE_IN_PYTORCH = {
 @pytest.mark.parametrize("name", sorted(_SAY_MORE_IN_PYTORCH))
 def test_clear_errors_have_pytorchs_kind(name):
     _check_raises_like_torch(_SAY_MORE_IN_PYTORCH[name])
+
+
+# ============================================================================= found beside the fuzz
+
+def test_chunk_of_an_empty_dim_gives_as_many_empty_pieces_as_asked():
+    # PyTorch: chunks pieces of size 0 (a split would give one)
+    pieces = tg.zeros(2, 0).chunk(4, 1)
+    assert len(pieces) == 4 and all(p.shape == (2, 0) for p in pieces)
+    assert [p.shape for p in tg.zeros(0, 3).chunk(3)] == [(0, 3)] * 3
+    assert [p.shape for p in tg.arange(7).chunk(3)] == [(3,), (3,), (1,)]    # ceil(7 / 3) = 3
+
+
+def test_arange_takes_0d_tensors_as_numbers_of_their_kind():
+    assert tg.arange(tg.tensor(3)).dtype == np.int64 and tg.arange(tg.tensor(3)).tolist() == [0, 1, 2]
+    assert tg.arange(tg.tensor(1), tg.tensor(2.5)).tolist() == [1.0, 2.0]       # a float: float32
+    assert tg.arange(tg.tensor(1), tg.tensor(2.5)).dtype == np.float32
+
+
+def test_size_of_a_dim_of_a_0d_tensor_is_an_index_error_naming_it():
+    with pytest.raises(IndexError, match="size: Dimension specified as 0 but tensor has no dimensions"):
+        tg.tensor(1.0).size(0)
+    assert tg.zeros(2, 3).size(-1) == 3
+
+
+def test_maximum_over_an_empty_dim_is_pytorchs_error():
+    with pytest.raises(IndexError, match=r"amax\(\): Expected reduction dim 0 to have non-zero size"):
+        tg.zeros(0, 3).amax(0)
+    with pytest.raises(RuntimeError, match=r"amin\(\): Expected reduction dim to be specified"):
+        tg.zeros(3, 0).amin()
+    assert tg.zeros(0, 3).amax(1).shape == (0,)           # over a non-empty dim: an empty result
+
+
+def test_lerp_of_integers_is_not_implemented_as_in_pytorch():
+    with pytest.raises(NotImplementedError, match="'Long'"):
+        tg.lerp(tg.zeros(2, dtype=tg.int64), tg.zeros(2, dtype=tg.int64), 0.5)
+
+
+_FOUND_BESIDE = {
+    "chunk_empty": (lambda m: m.zeros(2, 0).chunk(4, 1), "values"),
+    "arange_tensor": (lambda m: m.arange(m.tensor(3)), "values"),
+    "size_0d": (lambda m: m.tensor(1.0).size(0), "raises"),
+    "amax_empty": (lambda m: m.zeros(0, 3).amax(0), "raises"),
+    "amin_all_empty": (lambda m: m.zeros(3, 0).amin(), "raises"),
+    "lerp_int": (lambda m: m.lerp(m.zeros(2, dtype=m.int64), m.zeros(2, dtype=m.int64), 0.5), "raises"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FOUND_BESIDE))
+def test_found_beside_the_fuzz_matches_pytorch(name):
+    fn, kind = _FOUND_BESIDE[name]
+    if kind == "raises":
+        _check_raises_like_torch(fn)
+    else:
+        _check_values_like_torch(fn)

@@ -69,6 +69,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     """``arange(5)`` -> 0..4; integer arguments give int64, any float gives float32."""
     if end is None:
         start, end = 0, start
+    # 0-d tensors are numbers of their own kind, as in PyTorch (arange(tensor(3)) is int64)
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     _check_range(start, end, step)
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))

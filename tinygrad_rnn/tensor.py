@@ -15,8 +15,8 @@ import weakref
 import numpy as np
 
 from . import backend, dtypes
-from .autograd import (Function, OpError, Version, enable_grad, is_grad_enabled, no_grad,
-                       run_backward)
+from .autograd import (Function, OpError, OpIndexError, Version, enable_grad, is_grad_enabled,
+                       no_grad, run_backward)
 
 
 def as_dtype(dtype, op="Tensor"):
@@ -351,7 +351,11 @@ class Tensor:
         return self.array.dtype
 
     def size(self, dim=None):
-        return self.array.shape if dim is None else self.array.shape[dim]
+        if dim is None:
+            return self.array.shape
+        if self.array.ndim == 0:
+            raise OpIndexError(f"size: Dimension specified as {dim} but tensor has no dimensions")
+        return self.array.shape[ops.common.normalize_dim("size", dim, self.array.ndim)]
 
     def dim(self) -> int:
         return self.array.ndim

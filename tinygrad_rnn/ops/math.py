@@ -242,7 +242,9 @@ class Lerp(Function):
 def lerp(start, end, weight):
     """``start + weight (end - start)`` (see ``Lerp``); the operands are promoted to one dtype."""
     if start.dtype.kind != "f":
-        raise OpError(f"lerp: expected a floating point tensor, got dtype {start.dtype}")
+        raise OpNotImplementedError(f"lerp: \"lerp_kernel_scalar\" not implemented for "
+                                    f"'{dtypes.torch_name(start.dtype)}' (lerp needs floating point "
+                                    f"tensors; convert with .float() first)")
     # one dtype throughout, as PyTorch (a 0-d weight may differ): no silent promotion
     for what, t in (("end", end), ("weight", weight)):
         if _is_tensor(t) and t.dtype != start.dtype and (what == "end" or t.ndim):

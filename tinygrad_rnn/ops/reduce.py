@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, OpError, sum_to_array
+from ..autograd import Function, OpError, OpIndexError, sum_to_array
 from ..dtypes import torch_name
 from .common import const, normalize_dim, normalize_dims
 
@@ -184,12 +184,26 @@ class Amin(Amax):
 
 def amax(x, dim=None, keepdim=False, **np_style):
     dims, kd = normalize_dims("amax", dim, x.ndim, np_style)
+    _check_nonempty("amax", x, dims)
     return Amax.apply(x, dims, keepdim if kd is None else kd)
 
 
 def amin(x, dim=None, keepdim=False, **np_style):
     dims, kd = normalize_dims("amin", dim, x.ndim, np_style)
+    _check_nonempty("amin", x, dims)
     return Amin.apply(x, dims, keepdim if kd is None else kd)
+
+
+def _check_nonempty(op, x, dims):
+    """A maximum over nothing has no value: PyTorch's errors, with their kinds."""
+    if x.array.size:
+        return
+    if dims is None:
+        raise OpError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. "
+                      f"Specify the reduction dim with the 'dim' argument.")
+    for d in dims:
+        if x.shape[d] == 0:
+            raise OpIndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
 
 
 class ArgMax(Function):

@@ -443,8 +443,11 @@ def chunk(x, chunks, dim=0):
         raise OpError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise OpError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    n = x.shape[normalize_dim("chunk", dim, x.ndim)]
-    return split(x, max(-(-n // chunks), 1), dim)
+    d = normalize_dim("chunk", dim, x.ndim)
+    n = x.shape[d]
+    if n == 0:                  # PyTorch: ``chunks`` empty pieces (a split would give one)
+        return tuple(getitem(x, (slice(None),) * d + (slice(0, 0),)) for _ in range(chunks))
+    return split(x, -(-n // chunks), dim)
 
 
 class Pad(Function):
