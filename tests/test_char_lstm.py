@@ -228,7 +228,10 @@ def test_quick_run_learns_and_ends_with_one_validation_line(reference):
     assert nats == round(result["valid"], 3)
     assert bits == round(result["valid"] / math.log(2), 2)
     V = len(reference["ckpt"]["vocab"])
-    assert result["valid"] < 0.7 * math.log(V)         # well below guessing uniformly
+    # well below guessing uniformly (ln V). Validation loss / ln V measured over seeds 0-5 under
+    # every BLAS kernel family (python tests/outcome_spread.py char_lstm): 0.592-0.604 (seed 0:
+    # 0.599 on every family); the bound 0.7 is 0.1 above the worst, 8 times the spread
+    assert result["valid"] < 0.7 * math.log(V)
     assert result["step"] == int(STEPS)
     assert (reference["dir"] / "ref.png").stat().st_size > 1000
 

@@ -562,8 +562,9 @@ def train_small_cnn(seed):
 
 def test_small_cnn_trains_on_a_toy_problem():
     losses = train_small_cnn(seed=0)
-    # last/first loss over seeds 0-5 and every BLAS kernel family (tests/outcome_spread.py
-    # small_cnn): SPREAD; the bound 0.2 leaves MARGIN
+    # last/first loss measured over seeds 0-5 and every BLAS kernel family (python
+    # tests/outcome_spread.py small_cnn): 0.036 for seed 0 on every family, 0.022-0.059 over
+    # all; the bound 0.2 is 3.4 times the worst
     assert losses[-1] < 0.2 * losses[0]
 
 

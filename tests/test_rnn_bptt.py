@@ -179,8 +179,9 @@ def train_sine_with_truncated_bptt(seed):
 
 def test_truncated_training_recipe_learns_a_long_stream():
     losses = train_sine_with_truncated_bptt(seed=0)
-    # last-10 / first-5 mean loss over seeds 0-5 and every BLAS kernel family
-    # (tests/outcome_spread.py truncated_recipe): SPREAD; the bound 0.05 leaves MARGIN
+    # last-10 / first-5 mean loss measured over seeds 0-5 and every BLAS kernel family (python
+    # tests/outcome_spread.py truncated_recipe): 0.0026 for seed 0, 0.0003-0.0026 over all;
+    # the bound 0.05 is 19 times the worst
     assert np.mean(losses[-10:]) < 0.05 * np.mean(losses[:5])
 
 
