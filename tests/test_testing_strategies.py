@@ -8,6 +8,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
+from indexing_reference import numpy_in_pytorch_layout
 from tinygrad_rnn import backend
 from tinygrad_rnn.testing import gradcheck
 from tinygrad_rnn.testing import strategies as tst
@@ -170,32 +171,12 @@ def test_axes_draw_ints_tuples_and_none():
 
 # ----------------------------------------------------------------------------- indices
 
-def _numpy_in_pytorch_layout(a, index):
-    """``a[index]`` with NumPy, laid out as PyTorch does: PyTorch applies ints as plain indices, so
-    each int i is taken here as the slice i:i+1 (leaving the one advanced index alone, which NumPy
-    then keeps in place) and its axis of size 1 dropped afterwards."""
-    used = sum(p.ndim if isinstance(p, np.ndarray) and p.dtype == bool else 1
-               for p in index if p is not None and p is not Ellipsis)
-    parts, drop, axis = [], [], 0
-    for p in index:
-        if isinstance(p, (int, np.integer)):
-            parts.append(slice(p, p + 1 or None))
-            drop.append(axis)
-        elif p is Ellipsis:
-            parts.append(p)
-            axis += a.ndim - used - 1
-        else:
-            parts.append(p)
-        axis += 1
-    return a[tuple(parts)].squeeze(tuple(drop))
-
-
 @given(st.data())
 def test_indices_select_what_numpy_selects_and_gradcheck(data):
     shape = data.draw(tst.shapes(min_dims=1, max_dims=3), label="shape")
     index = data.draw(tst.indices(shape), label="index")
     x = data.draw(tst.tensors(shape=shape), label="x")
-    np.testing.assert_array_equal(x[index].numpy(), _numpy_in_pytorch_layout(x.numpy(), index))
+    np.testing.assert_array_equal(x[index].numpy(), numpy_in_pytorch_layout(x.numpy(), index))
     assert gradcheck(lambda t: t[index], x)
 
 

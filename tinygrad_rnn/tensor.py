@@ -209,6 +209,8 @@ class Tensor:
     @grad_fn.setter
     def grad_fn(self, node):
         self._grad_fn = node
+        if node is not None and self._retains_grad:
+            node._retains = True
 
     @property
     def is_leaf(self) -> bool:
@@ -274,6 +276,7 @@ class Tensor:
             raise RuntimeError("retain_grad: this tensor does not require grad")
         if self.grad_fn is not None:
             self._retains_grad = True
+            self._grad_fn._retains = True       # the engine looks at outputs of such nodes only
 
     @property
     def retains_grad(self):
@@ -560,6 +563,8 @@ class Tensor:
         node, i = out._grad_fn, out._out_index
         self._grad_fn, self._out_index, self._requires_grad = node, i, out._requires_grad
         if node is not None:
+            if self._retains_grad:
+                node._retains = True
             outs = list(node._outputs)
             outs[i] = weakref.ref(self)
             node._outputs = tuple(outs)

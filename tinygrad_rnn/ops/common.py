@@ -78,3 +78,4 @@ def scale_factor(op, value, dtype):
     if not dtypes.fits(int(value), dtype):
         raise OpError(f"{op}: value cannot be converted to type {dtypes.c_name(dtype)} without overflow")
     return int(value)
+

@@ -7,6 +7,7 @@ from ..autograd import Function
 
 class Cast(Function):
     """``x.to(dtype)``; the gradient is cast back to the input's dtype (by the engine)."""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, dtype):
@@ -15,8 +16,6 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, g):
         return g, None
-
-    backward_raw = backward
 
 
 class ToDevice(Function):
@@ -35,6 +34,7 @@ class ToDevice(Function):
 
 class Clone(Function):
     """A copy with its own memory; the gradient passes through unchanged."""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -43,5 +43,3 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, g):
         return g
-
-    backward_raw = backward

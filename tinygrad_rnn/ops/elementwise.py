@@ -1,10 +1,11 @@
-"""Elementwise ops. Each forward works on raw arrays; each backward is written with Tensor ops,
-so with ``create_graph=True`` it is differentiated again (second derivatives for free). The
-common ones also have ``backward_raw``: the same formula on arrays, which the engine uses when no
-graph of the backward pass is needed (no Tensor objects, no recording: the fast path).
+"""Elementwise ops. Each forward works on raw arrays. The common ones (``array_backward = True``)
+write their backward once, with operators and ``ctx.saved``: it runs on raw arrays in a plain
+``loss.backward()`` and on Tensors under ``create_graph=True``, where it is recorded and can be
+differentiated again. The others write backward with Tensor methods, as a custom Function does.
 
 Broadcasting: forwards broadcast as NumPy does; backwards may return gradients in the broadcast
-shape, and the engine sums them back to each input's shape (``autograd._fit``), in that one place.
+shape, and the engine sums them back to each input's shape (``autograd.sum_to_array``), in that one
+place.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import math
 from .. import dtypes
 from ..autograd import Function, OpError, OpNotImplementedError
 from ..tensor import Tensor
+from . import gradmath
 from .common import const
 
 
@@ -23,6 +25,8 @@ def _is_tensor(x):
 # ----------------------------------------------------------------------------- arithmetic
 
 class Add(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         return x + y
@@ -31,12 +35,10 @@ class Add(Function):
     def backward(ctx, g):
         return g, g
 
-    @staticmethod
-    def backward_raw(ctx, g):
-        return g, g
-
 
 class Sub(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         return x - y
@@ -45,12 +47,10 @@ class Sub(Function):
     def backward(ctx, g):
         return g, -g
 
-    @staticmethod
-    def backward_raw(ctx, g):
-        return g, -g
-
 
 class Mul(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         gx, gy = ctx.needs_input_grad      # keep only what backward reads (x for dy, y for dx)
@@ -59,18 +59,14 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        gx, gy = ctx.needs_input_grad
-        return (g * y if gx else None), (g * x if gy else None)
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        x, y = ctx.saved_arrays
+        x, y = ctx.saved
         gx, gy = ctx.needs_input_grad
         return (g * y if gx else None), (g * x if gy else None)
 
 
 class Div(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)   # dx needs y; dy x, y
@@ -78,15 +74,9 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, y = ctx.saved_tensors
+        x, y = ctx.saved
         gx, gy = ctx.needs_input_grad
         # d(x/y)/dy = -x / y^2, computed as -(x / y) / y so a small float32 y does not overflow y^2
-        return (g / y if gx else None), (-g * ((x / y) / y) if gy else None)
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        x, y = ctx.saved_arrays
-        gx, gy = ctx.needs_input_grad
         return (g / y if gx else None), (-g * ((x / y) / y) if gy else None)
 
 
@@ -157,6 +147,8 @@ def power(x, y, reflected=False):
 
 
 class Neg(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -165,12 +157,12 @@ class Neg(Function):
     def backward(ctx, g):
         return -g
 
-    backward_raw = backward
-
 
 # ----------------------------------------------------------------------------- smooth functions
 
 class Exp(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x):
         out = ctx.xp(x).exp(x)
@@ -179,16 +171,13 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return g * out
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        out, = ctx.saved_arrays
+        out, = ctx.saved
         return g * out
 
 
 class Log(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -196,16 +185,13 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g / x
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        x, = ctx.saved_arrays
+        x, = ctx.saved
         return g / x
 
 
 class Sqrt(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x):
         out = ctx.xp(x).sqrt(x)
@@ -214,12 +200,7 @@ class Sqrt(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return g / (2 * out)
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        out, = ctx.saved_arrays
+        out, = ctx.saved
         return g / (2 * out)
 
 
@@ -248,6 +229,8 @@ class Cos(Function):
 
 
 class Tanh(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x):
         out = ctx.xp(x).tanh(x)
@@ -256,16 +239,13 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return TanhGrad.apply(g, out)       # g * (1 - tanh(x)^2)
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        out, = ctx.saved_arrays
-        return g * (1 - out * out)
+        out, = ctx.saved
+        return g * (1 - out * out)          # d tanh(x) / dx = 1 - tanh(x)^2
 
 
 class Sigmoid(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x):
         xp = ctx.xp(x)
@@ -276,75 +256,8 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return SigmoidGrad.apply(g, out)    # g * s(x) (1 - s(x))
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        out, = ctx.saved_arrays
-        return g * out * (1 - out)
-
-
-# The gradients of tanh, sigmoid and relu as one op each (instead of three small ones): backward
-# is the hot path of every network. Each has its own backward, so second derivatives still work.
-
-class TanhGrad(Function):
-    """``g * (1 - y^2)`` with ``y = tanh(x)``: the gradient tanh's backward passes on."""
-
-    @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(g, y)
-        return g * (1 - y * y)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.saved_tensors
-        need_g, need_y = ctx.needs_input_grad
-        return (TanhGrad.apply(gg, y) if need_g else None), \
-               (gg * g * (-2 * y) if need_y else None)     # d/dy g (1 - y^2) = -2 g y
-
-
-class SigmoidGrad(Function):
-    """``g * y * (1 - y)`` with ``y = sigmoid(x)``."""
-
-    @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(g, y)
-        return g * y * (1 - y)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.saved_tensors
-        need_g, need_y = ctx.needs_input_grad
-        return (SigmoidGrad.apply(gg, y) if need_g else None), \
-               (gg * g * (1 - 2 * y) if need_y else None)  # d/dy g y (1 - y) = g (1 - 2y)
-
-
-class ReluGrad(Function):
-    """``g`` where ``y = relu(x) > 0``, else 0; the mask is constant, so y gets no gradient."""
-
-    @staticmethod
-    def forward(ctx, g, y):
-        ctx.mask = y > 0
-        return g * ctx.mask
-
-    @staticmethod
-    def backward(ctx, gg):
-        return ReluGradMask.apply(gg, ctx.mask), None
-
-
-class ReluGradMask(Function):
-    """``g * mask`` for a constant boolean mask (the second derivative path of relu)."""
-    name = "relu_grad"
-
-    @staticmethod
-    def forward(ctx, g, mask):
-        ctx.mask = mask
-        return g * mask
-
-    @staticmethod
-    def backward(ctx, gg):
-        return ReluGradMask.apply(gg, ctx.mask), None
+        out, = ctx.saved
+        return g * out * (1 - out)          # d s(x) / dx = s(x) (1 - s(x))
 
 
 class Softplus(Function):
@@ -447,6 +360,8 @@ class Sign(Function):
 
 
 class Relu(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x):
         out = ctx.xp(x).maximum(x, 0).astype(x.dtype, copy=False)
@@ -455,13 +370,8 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return ReluGrad.apply(g, out)
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        out, = ctx.saved_arrays
-        return g * (out > 0)
+        out, = ctx.saved
+        return g * (out > 0)                # the mask is constant: out gets no gradient from it
 
 
 class LeakyRelu(Function):
@@ -603,6 +513,7 @@ class Minimum(Maximum):
 
 class Where(Function):
     """``where(cond, x, y)``: x where cond is true, else y; cond gets no gradient."""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, cond, x, y):
@@ -611,16 +522,10 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, g):
-        cond, = ctx.saved_tensors
+        cond, = ctx.saved
         gx, gy = ctx.needs_input_grad[1:]
-        return None, (Where.apply(cond, g, 0.0) if gx else None), (Where.apply(cond, 0.0, g) if gy else None)
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        cond, = ctx.saved_arrays
-        gx, gy = ctx.needs_input_grad[1:]
-        xp = ctx.xp(g)
-        return None, (xp.where(cond, g, 0) if gx else None), (xp.where(cond, 0, g) if gy else None)
+        return None, (gradmath.where(cond, g, 0) if gx else None), \
+            (gradmath.where(cond, 0, g) if gy else None)
 
 
 def where(condition, x, y):

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from ..autograd import Function, OpError, OpIndexError, OpNotImplementedError
 from ..dtypes import c_name
+from . import gradmath
 
 
 class Matmul(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         if x.ndim == 0 or y.ndim == 0:
@@ -23,39 +26,21 @@ class Matmul(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, y = ctx.saved_tensors
+        x, y = ctx.saved
         need_x, need_y = ctx.needs_input_grad
         # For 2-D: dx = g @ y^T, dy = x^T @ g. 1-D operands are lifted to matrices and dropped after;
         # broadcast batch dims are summed away by the engine.
-        if x.ndim == 1 and y.ndim == 1:
-            return (g * y if need_x else None), (g * x if need_y else None)
-        if x.ndim == 1:
-            g2 = g.unsqueeze(-2)
-            return ((g2 @ y.mT).squeeze(-2) if need_x else None), \
-                   (x.unsqueeze(-1) @ g2 if need_y else None)
-        if y.ndim == 1:
-            g2 = g.unsqueeze(-1)
-            return (g2 @ y.unsqueeze(-2) if need_x else None), \
-                   ((x.mT @ g2).squeeze(-1) if need_y else None)
-        return (g @ y.mT if need_x else None), (x.mT @ g if need_y else None)
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        x, y = ctx.saved_arrays
-        need_x, need_y = ctx.needs_input_grad
-        xp = ctx.xp(g)
+        yT = gradmath.swap_last(y) if y.ndim > 1 else None
+        xT = gradmath.swap_last(x) if x.ndim > 1 else None
         if x.ndim == 1 and y.ndim == 1:
             return (g * y if need_x else None), (g * x if need_y else None)
         if x.ndim == 1:
             g2 = g[..., None, :]
-            return ((g2 @ xp.swapaxes(y, -1, -2))[..., 0, :] if need_x else None), \
-                   (x[:, None] @ g2 if need_y else None)
+            return ((g2 @ yT)[..., 0, :] if need_x else None), (x[:, None] @ g2 if need_y else None)
         if y.ndim == 1:
             g2 = g[..., None]
-            return (g2 @ y[None, :] if need_x else None), \
-                   ((xp.swapaxes(x, -1, -2) @ g2)[..., 0] if need_y else None)
-        return (g @ xp.swapaxes(y, -1, -2) if need_x else None), \
-               (xp.swapaxes(x, -1, -2) @ g if need_y else None)
+            return (g2 @ y[None, :] if need_x else None), ((xT @ g2)[..., 0] if need_y else None)
+        return (g @ yT if need_x else None), (xT @ g if need_y else None)
 
 
 def matmul(x, y):

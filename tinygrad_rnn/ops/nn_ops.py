@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..tensor import Tensor
 from .common import const
 from .elementwise import Clamp, where
 from .shape import IndexAdd, _index_add
@@ -25,6 +26,7 @@ _GRAD_EPS = 1e-12     # ... and the denominator x (1 - x) of its gradient to at 
 class EmbeddingLookup(Function):
     """``weight[indices]``: (num_embeddings, D) and integer (*) -> (*, D)."""
     name = "embedding"
+    array_backward = True
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx):
@@ -39,15 +41,10 @@ class EmbeddingLookup(Function):
         idx = ctx.indices
         if ctx.padding_idx is not None:
             # the padding row gets no gradient: zero the output rows that came from it
-            keep = (idx != ctx.padding_idx)[..., None].astype(g.dtype)
-            g = g * const(keep, g)
-        return IndexAdd.apply(g, (idx,), ctx.weight_shape), None, None
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        idx = ctx.indices
-        if ctx.padding_idx is not None:
-            g = g * (idx != ctx.padding_idx)[..., None]
+            g = g * (idx != ctx.padding_idx)[..., None].astype(g.dtype)
+        # each row's gradient is added into the weight row it came from (repeats add up)
+        if isinstance(g, Tensor):
+            return IndexAdd.apply(g, (idx,), ctx.weight_shape), None, None
         return _index_add(ctx.xp(g), g, (idx,), ctx.weight_shape), None, None
 
 
@@ -122,10 +119,10 @@ class Linear(Function):
 
     One node instead of transpose + matmul + add: the weight's gradient ``g^T x`` comes out in the
     weight's own (out, in) layout, so the engine can hand it to ``.grad`` without a copy, and the
-    bias gradient is one column sum. Backward is written with Tensor ops (differentiable again);
-    ``backward_raw`` is the same formulas on arrays.
+    bias gradient is one column sum.
     """
     name = "linear"
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, w, b):
@@ -137,14 +134,7 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
-        return (g @ w if need_x else None), (g.mT @ x if need_w else None), \
-               (g.sum(0) if need_b else None)
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        x, w = ctx.saved_arrays
+        x, w = ctx.saved
         need_x, need_w, need_b = ctx.needs_input_grad
         return (g @ w if need_x else None), (g.T @ x if need_w else None), \
                (g.sum(axis=0) if need_b else None)
@@ -159,9 +149,12 @@ class SoftmaxCrossEntropy(Function):
     ``softmax(x) - onehot(t)`` per row (times the incoming gradient, 0 on ignored rows).
     Ignored rows are masked by selection, not by multiplying with 0: with every target ignored
     the mean's incoming gradient is 1/0 = inf, and inf * 0 would be nan (PyTorch gives 0).
-    ``backward`` builds it from Tensor ops (differentiable again), ``backward_raw`` on arrays.
+    ``backward`` builds it from Tensor ops (differentiable again). ``backward_arrays`` is a second
+    body for array mode, kept for speed: it reuses the log-probabilities forward computed (no
+    second softmax) and works in place on one array, where the Tensor formula makes five.
     """
     name = "cross_entropy"
+    array_backward = True           # through backward_arrays
 
     @staticmethod
     def forward(ctx, x, target, valid):
@@ -183,7 +176,7 @@ class SoftmaxCrossEntropy(Function):
         return (x.softmax(1) - const(onehot, x)) * scale.unsqueeze(1), None, None
 
     @staticmethod
-    def backward_raw(ctx, g):
+    def backward_arrays(ctx, g):
         ctx.saved_arrays                                    # the same version check as backward
         xp = ctx.xp(g)
         grad = xp.exp(ctx.logp)                             # softmax(x)

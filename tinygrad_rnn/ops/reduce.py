@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd import Function, OpError, OpIndexError, sum_to_array
 from ..dtypes import torch_name
+from . import gradmath
 from .common import const, normalize_dim, normalize_dims
 
 _INT64 = np.dtype(np.int64)
@@ -22,6 +23,8 @@ def _kept_shape(shape, dims):
 
 
 class Sum(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.in_shape, ctx.kept = x.shape, _kept_shape(x.shape, dims)
@@ -29,15 +32,13 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.reshape(ctx.kept).expand(*ctx.in_shape), None, None   # every input got 1 * g
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        return ctx.xp(g).broadcast_to(g.reshape(ctx.kept), ctx.in_shape), None, None
+        # every input element added 1 * itself: each gets g, spread back over the reduced dims
+        return gradmath.broadcast_to(g.reshape(ctx.kept), ctx.in_shape), None, None
 
 
 class SumTo(Function):
     """Sum ``x`` down to ``shape`` (the adjoint of broadcasting ``shape`` up to x's shape)."""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -50,11 +51,7 @@ class SumTo(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.expand(*ctx.in_shape), None
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        return ctx.xp(g).broadcast_to(g, ctx.in_shape), None
+        return gradmath.broadcast_to(g, ctx.in_shape), None
 
 
 def sum_to_size(x, *shape):
@@ -301,6 +298,7 @@ def logsumexp(x, dim, keepdim=False, **np_style):
 
 class Softmax(Function):
     """exp(x) / sum(exp(x)) along ``dim``; the max is subtracted first so +-1e4 logits are fine."""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -317,17 +315,14 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        s, = ctx.saved_tensors
+        s, = ctx.saved
         # dL/dx = s * (g - sum(g * s))
-        return s * (g - (g * s).sum(ctx.dim, keepdim=True)), None
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        s, = ctx.saved_arrays
         return s * (g - (g * s).sum(axis=ctx.dim, keepdims=True)), None
 
 
 class LogSoftmax(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, dim):
         xp = ctx.xp(x)
@@ -343,14 +338,9 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved_tensors
+        out, = ctx.saved
         # dL/dx = g - softmax(x) * sum(g)
-        return g - out.exp() * g.sum(ctx.dim, keepdim=True), None
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        out, = ctx.saved_arrays
-        return g - ctx.xp(g).exp(out) * g.sum(axis=ctx.dim, keepdims=True), None
+        return g - gradmath.exp(out) * g.sum(axis=ctx.dim, keepdims=True), None
 
 
 def _along(cls, name, x, dim):

@@ -10,11 +10,13 @@ from .. import backend
 from ..autograd import Function, OpError, sum_to_array
 from ..dtypes import promote_types
 from ..tensor import Tensor
+from . import gradmath
 from .common import normalize_dim, shape_arg
 
 
 class Reshape(Function):
     view = True             # a view when the layout allows it, else a copy (as PyTorch's reshape)
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, shape, must_view=False):
@@ -28,10 +30,6 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.reshape(ctx.in_shape), None, None
-
-    @staticmethod
-    def backward_raw(ctx, g):
         return g.reshape(ctx.in_shape), None, None
 
 
@@ -92,6 +90,7 @@ def unsqueeze(x, dim):
 
 class Permute(Function):
     view = True
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -100,11 +99,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.permute(*np.argsort(ctx.dims).tolist()), None
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        return g.transpose(np.argsort(ctx.dims).tolist()), None
+        return gradmath.permute(g, np.argsort(ctx.dims).tolist()), None     # the inverse permutation
 
 
 def permute(x, *dims):
@@ -126,6 +121,7 @@ def transpose(x, dim0, dim1):
 class Expand(Function):
     """Broadcast to a larger shape without copying; the gradient is summed back."""
     view = True
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -134,11 +130,7 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.sum_to_size(ctx.in_shape), None
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        return sum_to_array(g, ctx.in_shape), None
+        return gradmath.sum_to(g, ctx.in_shape), None
 
 
 def expand(x, *shape):
@@ -271,6 +263,7 @@ def _is_advanced(index):
 
 class Getitem(Function):
     view = True             # basic indexing gives a view; advanced indexing a copy
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, index):
@@ -284,10 +277,9 @@ class Getitem(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return IndexAdd.apply(g, ctx.index, ctx.in_shape), None
-
-    @staticmethod
-    def backward_raw(ctx, g):
+        # each picked place gets its gradient back (places picked twice add up), the others 0
+        if isinstance(g, Tensor):
+            return IndexAdd.apply(g, ctx.index, ctx.in_shape), None
         return _index_add(ctx.xp(g), g, ctx.index, ctx.in_shape), None
 
 
@@ -359,6 +351,8 @@ class ZeroAt(Function):
 # ----------------------------------------------------------------------------- joining and splitting
 
 class Cat(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, *xs, dim):
         ctx.dim, ctx.sizes = dim, [x.shape[dim] for x in xs]
@@ -366,17 +360,16 @@ class Cat(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return Split.apply(g, ctx.sizes, ctx.dim)
-
-    @staticmethod
-    def backward_raw(ctx, g):
-        bounds = np.cumsum(ctx.sizes)[:-1].tolist()
-        return tuple(ctx.xp(g).split(g, bounds, axis=ctx.dim))
+        # each input gets its own stretch of g back
+        if isinstance(g, Tensor):
+            return Split.apply(g, ctx.sizes, ctx.dim)
+        return tuple(ctx.xp(g).split(g, np.cumsum(ctx.sizes)[:-1].tolist(), axis=ctx.dim))
 
 
 class Split(Function):
     """Several outputs: consecutive pieces of ``sizes`` along ``dim`` (views, no copies)."""
     view = True
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, sizes, dim):
@@ -386,10 +379,8 @@ class Split(Function):
 
     @staticmethod
     def backward(ctx, *gs):
-        return Cat.apply(*gs, dim=ctx.dim), None, None
-
-    @staticmethod
-    def backward_raw(ctx, *gs):
+        if isinstance(gs[0], Tensor):
+            return Cat.apply(*gs, dim=ctx.dim), None, None
         return ctx.xp(*gs).concatenate(gs, axis=ctx.dim), None, None
 
 
