@@ -28,6 +28,7 @@ import enum
 import importlib.util
 import os
 import sys
+import time
 import traceback
 
 _NOT_INITIALIZED = ("Default process group has not been initialized, please make sure to call "
@@ -193,6 +194,8 @@ class _AbortHook:
         sys.stderr.write("".join(prefix + line + "\n" for line in text.split("\n")))
         sys.stderr.flush()
         if self.group.size > 1:
+            from .watchdog import OUTPUT_GRACE_S
+            time.sleep(OUTPUT_GRACE_S)      # let the launcher forward these lines first
             # The other ranks may be waiting in a collective for this one: without the abort they
             # would wait forever. MPI's abort ends every process of the job with this exit code.
             self.group.abort(1)

@@ -36,6 +36,10 @@ import numpy as np
 _TAG = 7          # any tag: the control communicator carries nothing but leaving messages
 POLL_S = 0.05     # how often the watcher looks for leaving messages (a leaver is seen this fast)
 _SEND_WAIT_S = 2.0
+# Before aborting, a rank waits this long after writing its message: MPI's launcher forwards each
+# rank's stderr through a pipe, and an abort can end its forwarding before it has read the last
+# lines (seen on a busy machine: a job that ended with nothing printed).
+OUTPUT_GRACE_S = 1.0
 
 
 class Watchdog:
@@ -120,6 +124,7 @@ class Watchdog:
         prefix = f"[rank {self.rank}] "
         sys.stderr.write("".join(prefix + line + "\n" for line in text.rstrip("\n").split("\n")))
         sys.stderr.flush()
+        time.sleep(OUTPUT_GRACE_S)
         self.abort_job(1)
 
     # ------------------------------------------------------------------ shared (under the lock)
