@@ -273,6 +273,7 @@ def _wrap_outputs(cls, ctx, out, device, edges, args, arrays, kwargs):
     (one more than theirs), weak references to its floating outputs (no reference cycles), which
     point back at it, and what backward needs."""
     make = Function._tensor_cls._make
+    raw = out                           # as forward returned it: what save_for_backward refers to
     if type(out) is not tuple:          # one output (most ops): no tuples to build
         if type(out) is not np.ndarray and isinstance(out, np.generic):
             out = np.asarray(out)       # NumPy turns 0-d results into scalars
@@ -280,19 +281,19 @@ def _wrap_outputs(cls, ctx, out, device, edges, args, arrays, kwargs):
         if edges is None:
             result = make(out, device)
         else:
-            diff = out.dtype.kind == "f" and not (ctx._non_diff and any(out is n for n in ctx._non_diff))
+            diff = out.dtype.kind == "f" and not (ctx._non_diff and any(raw is n for n in ctx._non_diff))
             result = make(out, device, True, ctx, 0) if diff else make(out, device)
-            _record_node(ctx, edges, device, (result,), args, arrays, (out,))
+            _record_node(ctx, edges, device, (result,), args, arrays, (raw,))
         tensors = None
     else:
-        out = tuple([np.asarray(o) if isinstance(o, np.generic) else o for o in out])
+        out = tuple([np.asarray(o) if isinstance(o, np.generic) else o for o in raw])
         device = ctx.out_device or device or device_of(out[0])
         non_diff = ctx._non_diff
         result = tuple([make(o, device, True, ctx, i) if edges is not None and o.dtype.kind == "f"
-                        and not any(o is n for n in non_diff) else make(o, device)
-                        for i, o in enumerate(out)])
+                        and not any(r is n for n in non_diff) else make(o, device)
+                        for i, (o, r) in enumerate(zip(out, raw))])
         if edges is not None:
-            _record_node(ctx, edges, device, result, args, arrays, out)
+            _record_node(ctx, edges, device, result, args, arrays, raw)
         tensors = result
     if cls.view:
         _share_storage(cls, args, kwargs, tensors or (result,))
