@@ -70,11 +70,4 @@ from . import nn  # noqa: E402
 from . import distributed  # noqa: E402  (mpi4py/cupy are imported by init_process_group only)
 from . import debug  # noqa: E402
 from . import utils  # noqa: E402  (utils.data is tinygrad_rnn.data, as torch.utils.data)
-from .legacy import Variable as _Variable  # noqa: E402
-
-# PyTorch spells these torch.autograd.*; they live in debug.py to keep the engine small.
-autograd.detect_anomaly = debug.detect_anomaly
-autograd.set_detect_anomaly = debug.set_detect_anomaly
-autograd.is_anomaly_enabled = debug.is_anomaly_enabled
-autograd.trace_backward = debug.trace_backward
-autograd.Variable = _Variable     # PyTorch's deprecated torch.autograd.Variable (legacy.py)
+# torch.autograd's detect_anomaly, trace_backward and Variable: see autograd.__getattr__
