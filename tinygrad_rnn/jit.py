@@ -30,6 +30,7 @@ from __future__ import annotations
 import collections.abc
 import functools
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -77,6 +78,9 @@ class Traced:
 
     def _refuse(self, *args, **kwargs):
         raise _NotFine("the op reads array values in Python")
+
+    def __getattr__(self, name):            # strides, flags, base, ...: not logged
+        raise _NotFine(f"the op uses the array attribute {name!r}")
 
     __bool__ = __float__ = __int__ = __index__ = __iter__ = item = tolist = _refuse
     __hash__ = object.__hash__
@@ -197,6 +201,7 @@ class Recorder:
         self.arrays = []            # every array recorded: their ids stay unique meanwhile
         self.count = itertools.count()
         self.inputs = {id(t): i for i, t in enumerate(inputs)}
+        self.input_arrays = {id(t.array): t for t in inputs}    # an argument's array passed bare
         self.depth = 0              # > 0 inside a call logged whole: nothing inside is logged
         self.effects = 0            # state-changing lines so far (an update, a write, a draw)
         self.reads = []             # (the value read, its guard line, effects before it)
@@ -207,6 +212,7 @@ class Recorder:
         self.read_slots = []        # slots holding a tensor from outside, as last read
         self.consts = set()         # slots holding a constant of the recording
         self.modules = set()
+        self.born = set()           # ids of tensors made during the recording (see _watch_births)
 
     # ------------------------------------------------------------------ slots
     def emit(self, line):
@@ -228,6 +234,8 @@ class Recorder:
         if k is not None:
             return k
         i = self.inputs.get(id(t))
+        if i is None and id(t) in self.born:    # made during the step around an array the program
+            return self.traced(a).slot          # does not know: a constant of the recording
         k = self.new_slot(a)
         if i is not None:
             self.emit(_Line("input", args=(i,), outs=(k,)))
@@ -243,6 +251,8 @@ class Recorder:
         if type(value) is Traced or not (isinstance(value, np.generic) or backend.is_array(value)):
             return value
         k = self.slot_of.get(id(value))
+        if k is None and id(value) in self.input_arrays:
+            k = self.slot_of_tensor(self.input_arrays[id(value)])
         if k is None:
             k = self.new_slot(value)
             self.consts.add(k)
@@ -297,7 +307,7 @@ class Recorder:
             self.emit(_Line("call", fn, ref_args, ref_kwargs))
             return into
         if scalars_ok:
-            ref_args = _numbers_as_arrays(ref_args, args, result)
+            ref_args = _numbers_as_arrays(fn, ref_args, args, result)
         if isinstance(result, np.generic):
             result, fn = np.asarray(result), _ZeroD(fn)
         if backend.is_array(result):
@@ -383,10 +393,7 @@ class Recorder:
         grads = [self.traced(g) if g is not None else None for g in grads]
         if mode == "fine":
             got = self.fine_backward(bpass, node, grads)
-            if got is None:
-                raise JitError(f"jit: {autograd.op_name(type(node))}'s backward cannot be logged "
-                               "call by call although its forward was; mark the op jit_whole = True")
-            return got
+            return got if got is not None else self.whole_backward(bpass, node, grads, None)
         return self.whole_backward(bpass, node, grads, mode)
 
     def fine_backward(self, bpass, node, grads):
@@ -423,18 +430,49 @@ class Recorder:
         return got
 
     def whole_backward(self, bpass, node, grads, ctx_k):
+        """The backward as one call: on the ctx its forward (one call too) filled at replay, or,
+        when the forward was logged call by call (``ctx_k`` None), on a ctx rebuilt at replay from
+        what the node keeps: its saved values and attributes, the arrays among them as slots."""
+        if ctx_k is None:
+            ctx_k = self.rebuilt_ctx(node)
         real = [g.value if g is not None else None for g in grads]
         self.depth += 1
         try:
-            got = bpass.call_backward(node, real)
+            got = bpass.call_backward(node, real)     # it fills zeros for unused outputs
         finally:
             self.depth -= 1
         T = Function._tensor_cls
         got = tuple(g.array if isinstance(g, T) else g for g in got)
         ks = tuple(self.new_slot(g) if g is not None else None for g in got)
-        refs = tuple(_Slot(g.slot) if g is not None else None for g in grads)
+        refs = []
+        for g, filled in zip(grads, real):
+            if g is not None:
+                refs.append(_Slot(g.slot))
+            elif filled is not None:            # the same zeros, made anew at each replay
+                k = self.new_slot(filled)
+                self.emit(_Line("zeros", args=(filled.shape, filled.dtype), outs=(k,)))
+                refs.append(_Slot(k))
+            else:
+                refs.append(None)
+        refs = tuple(refs)
         self.emit(_Line("backward", type(node), refs, outs=ks, info=ctx_k))
         return tuple(Traced(g, k, self) if g is not None else None for g, k in zip(got, ks))
+
+    def rebuilt_ctx(self, node):
+        T = Function._tensor_cls
+        state = self.traced_state.get(node, {})
+        attrs = {}
+        for name, v in vars(node).items():
+            if name in state:
+                attrs[name] = self.refs(state[name])
+            elif not name.startswith("_") and name != "needs_input_grad":
+                attrs[name] = self.refs(v)      # arrays among them: by slot
+        saved = [_Slot(self.traced(s.array).slot) if isinstance(s, (T, autograd._SavedOutput))
+                 else self.refs(self.traced(s)) for s in node._saved]
+        ctx_k = next(self.count)
+        self.emit(_Line("ctx", type(node), (attrs, saved), outs=(),
+                        info=(ctx_k, node.needs_input_grad, node._device)))
+        return ctx_k
 
     def accumulate(self, leaf, g):
         """Adding into a leaf's ``.grad``: logged as a call of the engine's own function."""
@@ -454,6 +492,8 @@ class Recorder:
 
     def tensor(self, g, dev):
         """A gradient handed out as a Tensor (``autograd.grad``'s answer)."""
+        if isinstance(g, Function._tensor_cls):     # a recorded backward pass: already one
+            return g
         return Function._tensor_cls._make(g.value if type(g) is Traced else g, dev)
 
     def tensor_ref(self, t):
@@ -631,11 +671,17 @@ class _ZeroD:
         return np.asarray(self.fn(*args, **kwargs))
 
 
-def _numbers_as_arrays(refs, args, result):
+# ufuncs that compute the same with a number or a 0-d array of its dtype (not power: NumPy has
+# faster, differently rounded paths for number exponents such as 2 and 0.5)
+_PLAIN_UFUNCS = {np.add, np.subtract, np.multiply, np.true_divide, np.maximum, np.minimum,
+                 np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal}
+
+
+def _numbers_as_arrays(fn, refs, args, result):
     """Python numbers beside an array in a ufunc call become 0-d arrays of the result's dtype once,
     here (NumPy converts them at every call, about 1 us each), where that gives the same result:
     a floating result whose dtype an array operand already has."""
-    if not backend.is_array(result) or result.dtype.kind != "f":
+    if fn not in _PLAIN_UFUNCS or not backend.is_array(result) or result.dtype.kind != "f":
         return refs
     if not any(type(a) is Traced and a.dtype == result.dtype for a in args):
         return refs
@@ -723,7 +769,17 @@ class Compiler:
                 "".join(f", {k}={self.expr(v)}" for k, v in line.kwargs.items()) + ")"
             return [f"x{ctx_k} = _new_ctx({op}, {needs!r})",
                     f"{out}, = {call}" if multi else f"{out} = _asarray({call})",
-                    f"x{ctx_k}._saved = x{ctx_k}._to_save"]
+                    f"x{ctx_k}._saved = x{ctx_k}._to_save or ()"]
+        if kind == "zeros":
+            shape, dtype = line.args
+            return [f"{out} = {self.name(_zeros_of(line.args), 'z')}()"]
+        if kind == "ctx":
+            ctx_k, needs, device = line.info
+            attrs, saved = line.args
+            op = self.name(line.fn, "op")
+            out = [f"x{ctx_k} = _new_ctx({op}, {needs!r})", f"x{ctx_k}._saved = {self.expr(saved)}",
+                   f"x{ctx_k}._device = {self.name(device, 'd')}"]
+            return out + [f"x{ctx_k}.{k} = {self.expr(v)}" for k, v in attrs.items()]
         if kind == "backward":
             return [f"{out}, = _backward(x{line.info}, {self.expr(line.args)})"]
         if kind == "accumulate":
@@ -784,6 +840,11 @@ def _slots(obj):
 
 
 # helpers the programs call ---------------------------------------------------------------
+
+def _zeros_of(shape_dtype):
+    shape, dtype = shape_dtype
+    return functools.partial(np.zeros, shape, dtype)
+
 
 def _new_ctx(cls, needs):
     ctx = cls.__new__(cls)
@@ -887,9 +948,11 @@ def _key(args, kwargs):
     requires_grad, grad mode, and the other arguments (by value when hashable, else identity)."""
     T = Function._tensor_cls
     parts = [autograd.is_grad_enabled()]
-    for a in list(args) + [v for _, v in sorted(kwargs.items())]:
+    first = {}                              # the same tensor passed twice is part of the key
+    for n, a in enumerate(list(args) + [v for _, v in sorted(kwargs.items())]):
         if isinstance(a, T):
-            parts.append(("T", a.shape, a.dtype, str(a.device), a.requires_grad))
+            parts.append(("T", a.shape, a.dtype, str(a.device), a.requires_grad,
+                          first.setdefault(id(a), n)))
         else:
             try:
                 hash(a)
@@ -942,10 +1005,12 @@ class jit:
         T = Function._tensor_cls
         rec = Recorder([a for a in list(args) + list(kwargs.values()) if isinstance(a, T)])
         autograd.recorder = rec
+        unwatch = _watch_births(rec)
         try:
             result = self.fn(*args, **kwargs)
         finally:
             autograd.recorder = None
+            unwatch()
         template = _template(rec, result)
         _check_outside(rec)
         compiler = Compiler(rec, template)
@@ -984,6 +1049,29 @@ class jit:
     def code(self):
         """The Python source of the most recent recording's program."""
         return self._source
+
+
+def _watch_births(rec):
+    """While recording, every Tensor made is noted (``rec.born``): one made around an array the
+    program does not know is a constant of the recording, not a tensor from outside. (The two
+    constructors are swapped for noting versions only meanwhile: eager runs pay nothing.)"""
+    T = Function._tensor_cls
+    make, from_data = T.__dict__["_make"], T.__dict__["_from_data"]
+    keep = rec.arrays
+
+    def noting(constructor):
+        def wrapper(cls, *args, **kwargs):
+            t = constructor.__func__(cls, *args, **kwargs)
+            rec.born.add(id(t))
+            keep.append(t)                  # ids stay unique while recording
+            return t
+        return classmethod(wrapper)
+
+    T._make, T._from_data = noting(make), noting(from_data)
+
+    def unwatch():
+        T._make, T._from_data = make, from_data
+    return unwatch
 
 
 def _template(rec, result):
@@ -1043,10 +1131,12 @@ def _compare(first, second, name):
         if isinstance(a, np.ndarray) and n.startswith("c") and not (
                 isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
                 and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")):
+            used = next((line.strip() for line in src_a.splitlines()
+                         if re.search(rf"\b{n}\b", line)), "")
             raise JitError(f"jit: an array the step uses as a constant ({n}, shape {a.shape}, "
-                           f"{a.dtype}) differs between two calls: library or user code computed it "
-                           f"from the data outside the recorded ops (with .array / NumPy), so a "
-                           f"replay would use a stale value. Compute it with tensor ops instead")
+                           f"{a.dtype}, in '{used}') differs between two calls: library or user code "
+                           f"computed it from the data outside the recorded ops (with .array / "
+                           f"NumPy), so a replay would use a stale value. Compute it with tensor ops")
 
 
 def _cached(v):

@@ -207,7 +207,9 @@ def linear(input, weight, bias=None):
 
 @replayed
 def _update_running_stats(running_mean, running_var, mean, var, momentum, n, c):
-    """Batch norm's running statistics move towards this batch's mean and (unbiased) variance."""
+    """Batch norm's running statistics move towards this batch's mean and (unbiased) variance.
+    ``momentum`` may be an object whose float is read now (BatchNorm's cumulative average)."""
+    momentum = float(momentum)
     with no_grad():
         if running_mean is not None:
             running_mean.array[...] = ((1 - momentum) * running_mean.array
