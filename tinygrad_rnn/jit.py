@@ -128,6 +128,7 @@ def _method(name):
     def fn(a, *args, **kwargs):
         return getattr(a, name)(*args, **kwargs)
     fn.__name__ = name
+    _METHODS[fn] = name                     # the program writes it as a method call
 
     def method(self, *args, **kwargs):
         return self.rec.numpy_call(fn, (self,) + args, kwargs)
@@ -135,6 +136,7 @@ def _method(name):
     return method
 
 
+_METHODS = {}
 for _name in ("sum", "max", "min", "mean", "prod", "any", "all", "argmax", "argmin", "cumsum",
               "cumprod", "clip", "repeat", "take", "dot", "var", "std", "round", "trace",
               "diagonal", "squeeze", "swapaxes", "ravel", "flatten", "copy", "astype", "reshape",
@@ -744,9 +746,28 @@ class Compiler:
         body.append(f"return {self.expr(self.result)}")
         return "def program(args, effects):\n" + "".join(f"    {b}\n" for b in body)
 
-    def call(self, fn, args, kwargs, idempotent=False):
+    def call(self, fn, args, kwargs):
+        """A logged call as source: methods and indexing in their own syntax (a call less)."""
+        if fn is _getitem:
+            return f"{self.expr(args[0])}[{self.index(args[1])}]"
+        name = _METHODS.get(fn) if type(fn) is not _ZeroD else None
+        if name is not None:
+            parts = [self.expr(a) for a in args[1:]] + [f"{k}={self.expr(v)}" for k, v in kwargs.items()]
+            return f"{self.expr(args[0])}.{name}({', '.join(parts)})"
         parts = [self.expr(a) for a in args] + [f"{k}={self.expr(v)}" for k, v in kwargs.items()]
         return f"{self.name(fn, 'f')}({', '.join(parts)})"
+
+    def index(self, index):
+        """An index as it is written between brackets."""
+        if type(index) is tuple and index:
+            return ", ".join(self.index_part(i) for i in index) + ("," if len(index) == 1 else "")
+        return self.index_part(index)
+
+    def index_part(self, i):
+        if type(i) is slice and all(v is None or type(v) is int for v in (i.start, i.stop, i.step)):
+            return ":".join("" if v is None else str(v) for v in (i.start, i.stop)) + \
+                ("" if i.step is None else f":{i.step}")
+        return self.expr(i)
 
     def emit(self, line):
         kind, outs = line.kind, line.outs
@@ -758,6 +779,9 @@ class Compiler:
         if kind == "const":
             return [f"{out} = {self.name(line.args[0])}"]
         if kind == "call":
+            if line.fn is _setitem:
+                target, index, value = line.args
+                return [f"{self.expr(target)}[{self.index(index)}] = {self.expr(value)}"]
             call = self.call(line.fn, line.args, line.kwargs)
             if not outs:
                 return [call]
