@@ -652,6 +652,109 @@ def find(name):
     return WORKLOADS[name] if name in WORKLOADS else HIDDEN[name]
 
 
+# ---------------------------------------------------------------------------------------------
+# loops of small ops that PyTorch users write by hand
+
+def lstmcell_sizes(quick):
+    return {"steps": 8, "batch": 4, "input": 8, "hidden": 16} if quick else \
+        {"steps": 64, "batch": 8, "input": 16, "hidden": 32}
+
+
+def lstmcell_fw(lib, quick, threads):
+    """An LSTMCell stepped by hand over the sequence (PyTorch's time-series example), a Linear on
+    the last state, MSE, Adam: one training step."""
+    T = _framework(lib, threads)
+    nn, F = T.nn, T.nn.functional
+    s = lstmcell_sizes(quick)
+    cell, head = nn.LSTMCell(s["input"], s["hidden"]), nn.Linear(s["hidden"], 1)
+    _load(T, cell, init_state(_shapes(cell), rnn_hidden=s["hidden"]))
+    _load(T, head, init_state({f"{k}": v for k, v in _shapes(head).items()}))
+    x = T.tensor(normal("lstmcell.x", (s["steps"], s["batch"], s["input"])))
+    y = T.tensor(normal("lstmcell.y", (s["batch"], 1)))
+    opt = T.optim.Adam(list(cell.parameters()) + list(head.parameters()), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        h = c = T.zeros(s["batch"], s["hidden"])
+        for t in range(s["steps"]):
+            h, c = cell(x[t], (h, c))
+        loss = F.mse_loss(head(h), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def generate_sizes(quick):
+    return {"chars": 8, "vocab": 20, "hidden": 16} if quick else {"chars": 40, "vocab": 60, "hidden": 128}
+
+
+def generate_fw(lib, quick, threads):
+    """PyTorch's char-RNN generation tutorial's loop under no_grad: per character a Linear of
+    ``cat(input, hidden)`` for the new hidden state, another for the output, a log_softmax."""
+    T = _framework(lib, threads)
+    nn = T.nn
+    s = generate_sizes(quick)
+    V, H = s["vocab"], s["hidden"]
+    i2h, i2o = nn.Linear(V + H, H), nn.Linear(V + H, V)
+    _load(T, i2h, init_state(_shapes(i2h)))
+    _load(T, i2o, init_state(_shapes(i2o)))
+    xs = T.tensor(normal("generate.x", (s["chars"], 1, V)))
+
+    def step():
+        with T.no_grad():
+            h = T.zeros(1, H)
+            total = 0
+            for t in range(s["chars"]):
+                both = T.cat((xs[t], h), 1)
+                h = i2h(both).tanh()
+                total = total + i2o(both).log_softmax(1)
+            return total.sum()
+    return step
+
+
+def _jitted(builder):
+    """tinygrad_rnn's step under tg.jit (the first calls record, in the warm-up)."""
+    def build(quick, threads):
+        import tinygrad_rnn
+        return tinygrad_rnn.jit(builder(quick, threads))
+    return build
+
+
+def char_jit(lib, quick, threads):
+    """The char-LSTM step written for tg.jit: the carried state goes in and out as arguments (a
+    replay runs no Python, so it cannot keep it in a variable), the loss is read by the caller."""
+    T = _framework(lib, threads)
+    nn, F = T.nn, T.nn.functional
+    example, cfg = char_example(), char_config(quick)
+    if example is None:
+        raise NotExpressible("examples/char_lstm.py does not exist")
+    V = CHAR_VOCAB
+    model = example.CharLSTM(V, cfg["embed"], cfg["hidden"], cfg["layers"])
+    _load(T, model, init_state(_shapes(model), rnn_hidden=cfg["hidden"]))
+    shape = (cfg["bptt"], cfg["batch_size"])
+    x, y = T.tensor(integers("char.x", shape, V)), T.tensor(integers("char.y", shape, V))
+    opt = T.optim.Adam(model.parameters(), lr=cfg["lr"])
+
+    def inner(x, y, h, c):
+        logits, (h, c) = model(x, (h, c))
+        loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
+        opt.step()
+        return loss, h.detach(), c.detach()
+    fast = T.jit(inner)
+    zeros = T.zeros(cfg["layers"], cfg["batch_size"], cfg["hidden"])
+    state = [zeros, zeros.clone()]
+
+    def step():
+        loss, state[0], state[1] = fast(x, y, *state)
+        loss.item()                         # the example reads the loss every step
+        return loss
+    return step
+
+
 WORKLOADS = {w.name: w for w in [
     Workload("chain", "100 elementwise ops on shape (4,): forward + backward, per op", _chain_sizes,
              _chain_builders("grad"), unit="us/op", per=CHAIN_OPS),
@@ -668,8 +771,25 @@ WORKLOADS = {w.name: w for w in [
              "characters, Adam, clipping)", lambda quick: char_config(quick),
              _fw_and_peers(char_fw), blank="char_lstm is the example's own model, timed for "
              "tinygrad_rnn and PyTorch only"),
+    Workload("lstmcell", "an LSTMCell stepped by hand over 64 steps (hidden 32, batch 8), Adam step",
+             lstmcell_sizes, _fw_and_peers(lstmcell_fw), blank="PyTorch-style loop: tinygrad_rnn and PyTorch only"),
+    Workload("generate", "char-RNN generation loop (PyTorch's tutorial): 40 characters of Linear(cat), "
+             "log_softmax, no_grad", generate_sizes, _fw_and_peers(generate_fw),
+             blank="PyTorch-style loop: tinygrad_rnn and PyTorch only"),
     Workload("bptt_memory", "peak memory of full vs truncated BPTT against sequence length L",
              lambda quick: None, kind="memory"),
     Workload("openblas", "tinygrad_rnn with OpenBLAS's default kernels vs OPENBLAS_CORETYPE=Haswell "
              "(mlp, lstm256)", lambda quick: None, kind="openblas"),
 ]}
+
+
+# every timed workload again with tinygrad_rnn's step under tg.jit, beside PyTorch eager
+for _w in [w for w in WORKLOADS.values() if w.kind == "time" and "tinygrad_rnn" in w.builders]:
+    _jit_builders = {"tinygrad_rnn": (functools.partial(char_jit, "tinygrad_rnn") if _w.name == "char_lstm"
+                                      else _jitted(_w.builders["tinygrad_rnn"]))}
+    if "torch" in _w.builders:
+        _jit_builders["torch"] = _w.builders["torch"]
+    WORKLOADS[_w.name + "+jit"] = Workload(_w.name + "+jit", _w.title + ", tinygrad_rnn under tg.jit",
+                                           _w.sizes, _jit_builders, unit=_w.unit, per=_w.per,
+                                           blank="tg.jit rows time tinygrad_rnn and PyTorch (eager) only")
+del _w, _jit_builders

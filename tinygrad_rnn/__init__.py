@@ -69,5 +69,6 @@ from . import optim  # noqa: E402
 from . import nn  # noqa: E402
 from . import distributed  # noqa: E402  (mpi4py/cupy are imported by init_process_group only)
 from . import debug  # noqa: E402
+from .jit import jit  # noqa: E402
 from . import utils  # noqa: E402  (utils.data is tinygrad_rnn.data, as torch.utils.data)
 # torch.autograd's detect_anomaly, trace_backward and Variable: see autograd.__getattr__

@@ -189,6 +189,9 @@ class Function:
         on their arrays, wrap what it returns, and record a node when a graph is being built."""
         ctx = cls.__new__(cls)
         arrays, device, edges = _unwrap_inputs(cls, ctx, args)
+        if recorder is not None:        # tg.jit is recording this step (see jit.py)
+            out = recorder.forward(cls, ctx, args, arrays, kwargs)
+            return _wrap_outputs(cls, ctx, out, device, edges, args, arrays, kwargs)
         token = backend.quiet_fp()       # ops return inf and nan as PyTorch does, without warnings
         try:
             out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
@@ -483,7 +486,8 @@ class _BackwardPass:
                     grads = self.visit_outputs(node, grads)
                 if must_run is not None and node not in must_run:
                     continue            # autograd.grad took what it wanted; nothing below it
-                in_grads = self.call_backward(node, grads)
+                in_grads = self.call_backward(node, grads) if recorder is None else \
+                    recorder.backward(self, node, grads)
                 dev = node._device
                 for edge, g in zip(node._edges, in_grads):
                     if edge is not None and g is not None:
@@ -602,13 +606,18 @@ class _BackwardPass:
                     self.capture[id(leaf)] = self.tensor(e[1], leaf.device)
                 continue
             g, e[1] = e[1], None
-            accumulate_into_leaf(leaf, g)
+            if recorder is None:
+                accumulate_into_leaf(leaf, g)
+            else:
+                recorder.accumulate(leaf, g)
             if leaf._post_hooks:
                 for hook in tuple(leaf._post_hooks.values()):
                     hook(leaf)
 
     def tensor(self, g, dev):
         """A gradient as a Tensor (array mode holds raw arrays)."""
+        if recorder is not None:
+            return recorder.tensor(g, dev)
         return T_make(g, dev) if self.arrays else g
 
     def new_grad(self, array, dev):
@@ -983,6 +992,26 @@ class _Watch:
 
 
 watch = _Watch()
+
+# tg.jit's recorder while it records a step (jit.py), else None: apply, the backward pass and a few
+# Tensor methods hand it the arrays they compute with. The engine knows nothing else of it.
+recorder = None
+
+
+def replayed(fn=None, *, idempotent=False):
+    """Mark a library function that changes state outside ``Function.apply`` (an optimizer's step,
+    drawing random numbers) or checks values (a target out of range): while tg.jit records a
+    step, the call itself is recorded, to be made again at every replay. ``idempotent``: making it
+    twice changes nothing more than once (``zero_grad``, ``train()``)."""
+    if fn is None:
+        return functools.partial(replayed, idempotent=idempotent)
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if recorder is None:
+            return fn(*args, **kwargs)
+        return recorder.call(fn, args, kwargs, idempotent)
+    return call
 
 
 def __getattr__(name):

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from . import backend, dtypes
-from .autograd import OpError
+from .autograd import OpError, replayed
 from .tensor import Tensor, as_dtype
 
 
@@ -15,6 +15,7 @@ def _size(size):
     return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
 
 
+@replayed           # tg.jit makes a new array at each replay (a step may change it in place)
 def _make(fn, dtype, device, requires_grad):
     dev = backend.device(device)
     return Tensor._from_data(fn(dev.xp, as_dtype(dtype)), requires_grad=requires_grad, device=dev)

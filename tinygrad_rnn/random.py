@@ -12,7 +12,8 @@ import numbers
 
 import numpy as np
 
-from . import backend, dtypes
+from . import autograd, backend, dtypes
+from .autograd import replayed
 from .tensor import Tensor, as_dtype
 
 
@@ -62,6 +63,8 @@ class Generator:
 
     @property
     def numpy(self) -> np.random.Generator:
+        if autograd.recorder is not None:       # tg.jit: draws must be made again at each replay
+            autograd.recorder.random_draw()
         return self._rng
 
 
@@ -95,6 +98,7 @@ def set_rng_state(state: dict) -> None:
     default_generator.set_state(state)
 
 
+@replayed
 def _draw(fn, shape, dtype, device, requires_grad, generator):
     rng = (generator or default_generator).numpy
     arr = fn(rng, shape)
@@ -120,6 +124,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
                  requires_grad, generator)
 
 
+@replayed
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
     """Integers in [low, high): ``randint(low, high, size)``, or ``randint(high, size)`` from 0, as in
     PyTorch (positionally or by keyword)."""
@@ -131,6 +136,7 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
                  False, generator)
 
 
+@replayed
 def randperm(n, dtype=None, device=None, generator=None):
     """A random permutation of 0..n-1."""
     return _draw(lambda r, s: r.permutation(n), (n,), dtype or np.int64, device, False, generator)
@@ -164,6 +170,7 @@ def _host(t):
     return backend.to_numpy(t.array) if isinstance(t, Tensor) else np.asarray(t)
 
 
+@replayed
 def multinomial(input, num_samples, replacement=False, generator=None):
     """Indices drawn with probabilities proportional to the rows of ``input`` (1-D (n,) -> (k,),
     2-D (m, n) -> (m, k)); int64. Without replacement each row's k indices are distinct.
@@ -213,6 +220,7 @@ def multinomial(input, num_samples, replacement=False, generator=None):
     return Tensor._from_data(backend.to_device(idx, input.device), device=input.device)
 
 
+@replayed
 def bernoulli(input, p=None, generator=None):
     """0/1 draws, 1 with probability ``input`` (elementwise), or ``p`` for every element of
     ``input``'s shape when given; in ``input``'s dtype."""
@@ -225,6 +233,7 @@ def bernoulli(input, p=None, generator=None):
     return Tensor._from_data(backend.to_device(out, input.device), device=input.device)
 
 
+@replayed
 def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None,
            requires_grad=False):
     """Normal draws: ``normal(mean, std)`` with tensors (broadcast together) or numbers and a
@@ -251,3 +260,13 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None
     out = (m + s * z).astype(as_dtype(dt, "normal"))
     dev = backend.device(dev)
     return Tensor._from_data(backend.to_device(out, dev), device=dev, requires_grad=requires_grad)
+
+
+@replayed
+def dropout_mask(shape, p, dtype, device, generator=None):
+    """A Tensor that is 0 with probability ``p`` and 1 / (1 - p) elsewhere (one draw from
+    ``generator``, default: the default generator), the factor inverted dropout multiplies by."""
+    u = (generator or default_generator).numpy.random(shape, dtype=np.float32)
+    # asarray: for a 0-d shape NumPy hands back scalars, which have no device to move to
+    mask = np.asarray(((u >= p) * (1.0 / (1.0 - p))).astype(dtype))
+    return Tensor._make(backend.to_device(mask, device), device)

@@ -14,7 +14,7 @@ import weakref
 
 import numpy as np
 
-from . import backend, dtypes
+from . import autograd, backend, dtypes
 from .autograd import (Function, OpError, OpIndexError, Version, enable_grad, is_grad_enabled,
                        no_grad, run_backward)
 
@@ -102,7 +102,7 @@ class Tensor:
     ``requires_grad=``, ``dtype=`` (instead of the default float) and ``device=``.
     """
 
-    __slots__ = ("array", "grad", "_grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
+    __slots__ = ("array", "_grad", "_grad_fn", "device", "_requires_grad", "_out_index", "_hooks",
                  "_retains_grad", "_vc", "_base", "_view_epoch", "_view_ops", "_post_hooks",
                  "__weakref__")
     __array_ufunc__ = None      # NumPy operators defer to ours: ndarray + Tensor -> Tensor.__radd__
@@ -147,7 +147,7 @@ class Tensor:
             else backend.get_default_device())
         self.array = _to_array(data, dtype, dev)
         self.device = dev
-        self.grad = self.grad_fn = self._hooks = self._vc = self._base = self._post_hooks = None
+        self._grad = self.grad_fn = self._hooks = self._vc = self._base = self._post_hooks = None
         if isinstance(data, Tensor) and self.array is data.array:
             self._vc = data._counter()      # the same memory: the same version counter
         self._out_index, self._retains_grad, self._requires_grad = 0, False, False
@@ -172,7 +172,7 @@ class Tensor:
         """Wrap an array already on ``device`` without any checks (the fast path ops use)."""
         t = object.__new__(cls)
         t.array, t.device, t._requires_grad, t._grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
-        t.grad = t._hooks = t._vc = t._base = t._post_hooks = None
+        t._grad = t._hooks = t._vc = t._base = t._post_hooks = None
         t._retains_grad = False
         return t
 
@@ -211,6 +211,17 @@ class Tensor:
         self._grad_fn = node
         if node is not None and self._retains_grad:
             node._retains = True
+
+    @property
+    def grad(self):
+        """The gradient backward added up for this tensor (a Tensor, or None)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+        if autograd.recorder is not None:       # tg.jit: ``p.grad = None`` is replayed too
+            autograd.recorder.set_grad(self, value)
 
     @property
     def is_leaf(self) -> bool:
@@ -377,16 +388,25 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared on the CPU, copied from a GPU)."""
-        return backend.to_numpy(self.array)
+        out = backend.to_numpy(self.array)
+        if autograd.recorder is not None:       # tg.jit: the step sees values (see jit.py)
+            autograd.recorder.read(self, out)
+        return out
 
     def item(self):
         if self.array.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to Python scalars, "
                              f"got shape {self.shape}")
-        return self.numpy().reshape(()).item()
+        out = backend.to_numpy(self.array).reshape(()).item()
+        if autograd.recorder is not None:
+            autograd.recorder.read(self, out)
+        return out
 
     def tolist(self):
-        return self.numpy().tolist()
+        out = backend.to_numpy(self.array).tolist()
+        if autograd.recorder is not None:
+            autograd.recorder.read(self, out)
+        return out
 
     def __bool__(self):
         if self.array.size != 1:
@@ -539,6 +559,8 @@ class Tensor:
                                f"the desired output type {dtypes.torch_name(self.array.dtype)}")
         self.array[...] = array
         self._counter().value += 1
+        if autograd.recorder is not None:
+            autograd.recorder.write(self, array)
 
     def _take_history(self, out):
         """After a recorded in-place op: this tensor becomes output ``out`` of its node. Views
@@ -659,6 +681,8 @@ class Tensor:
             target, i = ops.shape.index_target(self.array, idx)
             target[i] = value.array if isinstance(value, Tensor) else value
             self._counter().value += 1
+            if autograd.recorder is not None:
+                autograd.recorder.write(self, value.array if isinstance(value, Tensor) else value, idx)
             return
         old = Tensor._make(self.array, self.device, self._requires_grad, self._grad_fn, self._out_index)
         self._take_history(ops.IndexPut.apply(old, value, idx))

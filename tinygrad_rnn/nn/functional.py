@@ -10,8 +10,8 @@ import warnings
 
 import numpy as np
 
-from .. import backend
-from ..autograd import OpError, no_grad
+from .. import backend, random
+from ..autograd import OpError, no_grad, replayed
 from ..ops import where
 from ..ops.common import normalize_dim
 from ..dtypes import c_name, torch_name
@@ -205,6 +205,23 @@ def linear(input, weight, bias=None):
     return out.reshape(*lead, weight.shape[0])
 
 
+@replayed
+def _update_running_stats(running_mean, running_var, mean, var, momentum, n, c):
+    """Batch norm's running statistics move towards this batch's mean and (unbiased) variance.
+    ``momentum`` may be an object whose float is read now (BatchNorm's cumulative average)."""
+    momentum = float(momentum)
+    with no_grad():
+        if running_mean is not None:
+            running_mean.array[...] = ((1 - momentum) * running_mean.array
+                                      + momentum * mean.array.reshape(c)).astype(running_mean.dtype)
+            running_mean._mark_changed()
+        if running_var is not None:
+            unbiased = var.array.reshape(c) * (n / (n - 1))
+            running_var.array[...] = ((1 - momentum) * running_var.array
+                                     + momentum * unbiased).astype(running_var.dtype)
+            running_var._mark_changed()
+
+
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (inverted
     dropout, so the expected value is unchanged); the identity when ``training`` is False.
@@ -215,10 +232,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         return input
     if p == 1.0:
         return input * 0.0
-    u = (generator or default_generator).numpy.random(input.shape, dtype=np.float32)
-    # asarray: for a 0-d input NumPy hands back scalars, which have no device to move to
-    mask = np.asarray(((u >= p) * (1.0 / (1.0 - p))).astype(input.dtype))
-    return input * Tensor._make(backend.to_device(mask, input.device), input.device)
+    return input * random.dropout_mask(input.shape, p, input.dtype, input.device, generator)
 
 
 def _as_index_array(indices, like, op):
@@ -406,16 +420,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         centred = input - mean
         var = (centred * centred).mean(dims, keepdim=True)
         if running_mean is not None or running_var is not None:
-            with no_grad():
-                if running_mean is not None:
-                    running_mean.array[...] = ((1 - momentum) * running_mean.array
-                                              + momentum * mean.array.reshape(c)).astype(running_mean.dtype)
-                    running_mean._mark_changed()
-                if running_var is not None:
-                    unbiased = var.array.reshape(c) * (n / (n - 1))
-                    running_var.array[...] = ((1 - momentum) * running_var.array
-                                             + momentum * unbiased).astype(running_var.dtype)
-                    running_var._mark_changed()
+            _update_running_stats(running_mean, running_var, mean, var, momentum, n, c)
         out = centred / (var + eps).sqrt()
     else:
         if running_mean is None or running_var is None:

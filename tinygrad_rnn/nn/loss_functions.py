@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd import OpError
+from ..autograd import OpError, no_grad, replayed
 from ..ops import where
 from ..ops.nn_ops import BinaryCrossEntropy, SoftmaxCrossEntropy
 from ..tensor import Tensor
@@ -50,7 +50,10 @@ def _divide(total, denominator):
 
 
 def _const(array, like):
-    """A constant (no history) on ``like``'s device; NumPy scalars from reductions become 0-d arrays."""
+    """A constant (no history) on ``like``'s device; NumPy scalars from reductions become 0-d arrays.
+    A Tensor is already one."""
+    if isinstance(array, Tensor):
+        return array
     return Tensor._make(like.device.xp.asarray(array), like.device)
 
 
@@ -94,7 +97,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 
 
 def _class_targets(op, input, target, ignore_index):
-    """Check class-index targets; return (target array, valid mask, safe indices, C, class dim).
+    """Check class-index targets; return (valid mask, safe indices, C, class dim), as Tensors
+    computed with tensor ops (so tg.jit records them).
 
     ``safe`` replaces ignored targets by 0 so they can index; ``valid`` marks the others.
     """
@@ -102,7 +106,7 @@ def _class_targets(op, input, target, ignore_index):
         raise OpError(f"{op}: input must have a class dimension, got a 0-d tensor")
     class_dim = 0 if input.ndim == 1 else 1
     c = input.shape[class_dim]
-    t = target.array if isinstance(target, Tensor) else backend.to_device(np.asarray(target), input.device)
+    t = target if isinstance(target, Tensor) else Tensor._from_data(np.asarray(target), device=input.device)
     if t.dtype.kind not in "iu":
         raise OpError(f"{op}: expected class-index targets of an integer dtype, got {t.dtype}; "
                       f"convert them with target.long()")
@@ -110,21 +114,30 @@ def _class_targets(op, input, target, ignore_index):
     if tuple(t.shape) != expected:
         raise OpError(f"{op}: expected target of shape {expected} for input of shape "
                       f"{tuple(input.shape)} (classes in dim {class_dim}), got {tuple(t.shape)}")
-    xp = input.device.xp
-    valid = t != ignore_index
-    bad = valid & ((t < 0) | (t >= c))
+    _check_class_targets(op, t, c, ignore_index)
+    with no_grad():
+        valid = t != ignore_index
+        safe = where(valid, t, 0)
+    return valid, safe, c, class_dim
+
+
+@replayed
+def _check_class_targets(op, target, c, ignore_index):
+    """Every target is a class (or ignored), else PyTorch's IndexError. (A check that reads the
+    targets: tg.jit makes it again at every replay.)"""
+    t = target.array
+    bad = (t != ignore_index) & ((t < 0) | (t >= c))
     if bool(bad.any()):
         raise IndexError(f"{op}: target {int(t[bad].reshape(-1)[0])} is out of bounds for {c} classes")
-    safe = xp.where(valid, t, 0)
-    return valid, safe, c, class_dim
 
 
 def _target_weights(input, valid, safe, weight):
     """The weight of each sample's target class (0 where ignored), in the input's dtype."""
-    if weight is None:
-        return valid.astype(input.dtype)
-    w = weight.array if isinstance(weight, Tensor) else backend.to_device(np.asarray(weight), input.device)
-    return (w[safe] * valid).astype(input.dtype)
+    with no_grad():
+        if weight is None:
+            return valid.to(input.dtype)
+        w = _as_tensor(weight, input)
+        return (w[safe] * valid).to(input.dtype)
 
 
 def _check_weight(op, weight, c):
@@ -152,13 +165,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     picked = rows[xp.arange(flat_safe.shape[0]), flat_safe]
     if picked.shape != safe.shape:
         picked = picked.reshape(safe.shape)
-    if backend.may_be_true(~valid):
-        # zeroed by where, not by the zero weight alone: an ignored row may hold -inf (0 * inf = nan)
-        picked = where(_const(valid, input), picked, 0.0)
+    # zeroed by where, not by the zero weight alone: an ignored row may hold -inf (0 * inf = nan)
+    picked = where(valid, picked, 0.0)
     w = _target_weights(input, valid, safe, weight)
-    loss = picked * _const(-w, input)
+    loss = picked * -w
     if reduction == "mean":
-        return _divide(loss.sum(), _const(w.sum(), input))
+        return _divide(loss.sum(), w.sum())
     return _reduce(loss, reduction)
 
 
@@ -191,7 +203,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         valid, safe, _, _ = _class_targets("cross_entropy", input, target, ignore_index)
         losses = SoftmaxCrossEntropy.apply(input, safe, valid)
         if reduction == "mean":
-            return _divide(losses.sum(), _const(valid.sum().astype(input.dtype), input))
+            return _divide(losses.sum(), valid.sum().to(input.dtype))
         return _reduce(losses, reduction)
     logp = input.log_softmax(class_dim)
     if tdtype.kind == "f":
@@ -211,9 +223,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return nll
     valid, safe, _, _ = _class_targets("cross_entropy", input, target, ignore_index)
     smooth = -(logp if w_cls is None else logp * w_cls).sum(class_dim)
-    smooth = where(_const(valid, input), smooth, 0.0)
+    smooth = where(valid, smooth, 0.0)
     if reduction == "mean":
-        smooth = _divide(smooth.sum(), _const(_target_weights(input, valid, safe, weight).sum(), input))
+        smooth = _divide(smooth.sum(), _target_weights(input, valid, safe, weight).sum())
     else:
         smooth = _reduce(smooth, reduction)
     return (1 - label_smoothing) * nll + (label_smoothing / c) * smooth

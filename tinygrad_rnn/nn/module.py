@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
 
-from .. import backend
-from ..autograd import no_grad
+from .. import autograd, backend
+from ..autograd import no_grad, replayed
 from ..tensor import Tensor, as_dtype
 from ..utils.hooks import RemovableHandle
 from .hooks import BackwardHookCall
@@ -66,6 +66,8 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
+        if autograd.recorder is not None:       # tg.jit: guard the training flag, refuse hooks
+            autograd.recorder.module_called(self)
         if not self._has_hooks:
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
@@ -312,6 +314,7 @@ class Module:
         return self
 
     # ------------------------------------------------------------------ modes and gradients
+    @replayed(idempotent=True)
     def train(self, mode: bool = True):
         """Training mode (dropout active, batch norm uses batch statistics); returns self."""
         if not isinstance(mode, bool):
@@ -330,6 +333,7 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    @replayed(idempotent=True)
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to ``None`` (default) or to zeros in place."""
         for p in self.parameters():

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd import replayed
 from ..creation import ones, tensor, zeros
 from . import functional as F
 from .module import Module
@@ -122,9 +123,9 @@ class _BatchNorm(_AffineNorm):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.array[...] += 1
+            _count_batch(self.num_batches_tracked)
             if self.momentum is None:   # cumulative moving average over all batches seen
-                factor = 1.0 / float(self.num_batches_tracked.item())
+                factor = _CumulativeFactor(self.num_batches_tracked)
         # batch statistics while training, or always when there are no running statistics
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
@@ -135,6 +136,23 @@ class _BatchNorm(_AffineNorm):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+@replayed
+def _count_batch(count):
+    """One more batch seen (a call tg.jit makes again at every replay)."""
+    count.array[...] += 1
+    count._mark_changed()
+
+
+class _CumulativeFactor:
+    """The running statistics' factor 1 / (batches seen), read when they are updated."""
+
+    def __init__(self, count):
+        self.count = count
+
+    def __float__(self):
+        return 1.0 / float(self.count.array)
 
 
 class BatchNorm1d(_BatchNorm):

@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, OpError
-from ..random import default_generator
+from ..random import dropout_mask
 from ..tensor import Tensor
 
 # ----------------------------------------------------------------------------- argument checks
@@ -608,9 +608,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     if p == 1.0:
         return input * 0.0
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    u = default_generator.numpy.random(shape, dtype=np.float32)
-    mask = ((u >= p) * (1.0 / (1.0 - p))).astype(input.dtype)
-    return input * Tensor._make(backend.to_device(mask, input.device), input.device)
+    return input * dropout_mask(shape, p, input.dtype, input.device)
 
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "pad_mode",

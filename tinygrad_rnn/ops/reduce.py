@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, OpError, OpIndexError, sum_to_array
+from ..autograd import Function, OpError, OpIndexError, no_grad, sum_to_array
 from ..dtypes import torch_name
 from . import gradmath
 from .common import const, normalize_dim, normalize_dims
@@ -111,16 +111,23 @@ def _scaled_sq_mean(name, x, dim, unbiased, keepdim, correction, np_style):
     if x.dtype.kind != "f":
         raise OpError(f"{name}: std and var only support floating point and complex dtypes, got "
                       f"{torch_name(x.dtype)} (use x.float())")
-    xp = Function.xp(x.array)
-    scale0 = xp.max(xp.abs(x.array), axis=dims, keepdims=True) if x.array.size else \
-        xp.ones(_kept_shape(x.shape, dims), x.dtype)        # an empty x: scales of the kept shape
-    scale0 = const(xp.where(xp.isfinite(scale0) & (scale0 > 0), scale0, 1).astype(x.dtype), x)
+    scale0 = _scale(x, dims)
     d = x - mean(x / scale0, dims, keepdim=True) * scale0
-    s = xp.max(xp.abs(d.array), axis=dims, keepdims=True) if d.array.size else scale0.array
-    s = xp.where(xp.isfinite(s) & (s > 0), s, 1).astype(x.dtype)
-    ds = d / const(s, x)
+    s = _scale(d, dims) if d.array.size else scale0
+    ds = d / s
     q = Sum.apply(ds * ds, dims, keepdim) / builtins.max(_count(x, dims) - correction, 0)
-    return q, const(s if keepdim else s.reshape(q.shape), x)
+    return q, s if keepdim else s.reshape(q.shape)
+
+
+def _scale(x, dims):
+    """max |x| over ``dims`` (kept), where finite and positive, else 1: a constant (no gradient)
+    that var/std divide by first. An empty x: ones of the kept shape."""
+    from .elementwise import where
+    with no_grad():
+        if not x.array.size:
+            return const(Function.xp(x.array).ones(_kept_shape(x.shape, dims), x.dtype), x)
+        m = Amax.apply(x.abs(), dims, True)
+        return where(m.isfinite() & (m > 0), m, 1).to(x.dtype)
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **np_style):
@@ -265,7 +272,8 @@ def _pick(result, name, x, dim, keepdim, np_style):
     from .shape import Getitem
     d = normalize_dim(name, np_style.get("axis", dim), x.ndim)
     xp = Function.xp(idx.array)
-    where = tuple(idx.array.copy() if i == d else     # a copy: the caller gets idx and may change it
+    picked = idx.clone()                    # a copy: the caller gets idx and may change it
+    where = tuple(picked.array if i == d else
                   xp.arange(n).reshape((n,) + (1,) * (x.ndim - 1 - i)) for i, n in enumerate(x.shape))
     values = Getitem.apply(x, where)
     keepdim = np_style.get("keepdims", keepdim)
@@ -289,9 +297,10 @@ def logsumexp(x, dim, keepdim=False, **np_style):
     keepdim = keepdim if kd is None else kd
     if x.numel() == 0:              # an empty sum: log(0) = -inf, as PyTorch
         return Sum.apply(x.exp(), dims, keepdim).log()
-    m = Amax.apply(x, dims, True).array
-    xp = Function.xp(m)
-    m = const(xp.where(xp.isfinite(m), m, 0), x)   # constant: the result does not depend on it
+    from .elementwise import where
+    with no_grad():                 # a constant: the result does not depend on it
+        m = Amax.apply(x, dims, True)
+        m = where(m.isfinite(), m, 0).to(x.dtype)
     s = Sum.apply((x - m).exp(), dims, keepdim).log()
     return s + (m if keepdim else m.reshape(s.shape))
 

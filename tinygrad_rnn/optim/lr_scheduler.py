@@ -17,6 +17,7 @@ import math
 import types
 from bisect import bisect_right
 
+from ..autograd import replayed
 from .optimizer import Optimizer
 
 
@@ -24,6 +25,12 @@ class LRScheduler:
     """Base class: subclasses implement ``get_lr()`` -> the new lr of each parameter group."""
 
     _is_initial = False
+
+    def __init_subclass__(cls, **kwargs):
+        # a scheduler's step is one call that tg.jit makes again at each replay
+        super().__init_subclass__(**kwargs)
+        if "step" in vars(cls):
+            cls.step = replayed(vars(cls)["step"])
 
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
@@ -57,6 +64,7 @@ class LRScheduler:
         """The learning rate of each parameter group after the latest ``step()``."""
         return list(self._last_lr)
 
+    @replayed
     def step(self, epoch=None):
         """Advance one epoch (or jump to ``epoch``, using the closed form where there is one)."""
         self._step_count += 1

@@ -19,7 +19,7 @@ from collections import defaultdict
 import numpy as np
 
 from .. import backend
-from ..autograd import enable_grad, no_grad
+from ..autograd import enable_grad, no_grad, replayed
 from ..tensor import Tensor
 
 
@@ -45,6 +45,13 @@ class Optimizer:
     ``params`` is an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts each holding a
     ``"params"`` entry plus per-group options that override ``defaults``.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        # every optimizer's step is one call that tg.jit makes again at each replay (the update
+        # reads step counts and learning rates as they are then)
+        super().__init_subclass__(**kwargs)
+        if "step" in vars(cls):
+            cls.step = replayed(vars(cls)["step"])
 
     def __init__(self, params, defaults):
         name = type(self).__name__
@@ -103,6 +110,7 @@ class Optimizer:
         self.param_groups.append(group)
 
     # ------------------------------------------------------------------ gradients and steps
+    @replayed(idempotent=True)
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: ``.grad = None`` (default) or fill them with zeros in place."""
         for group in self.param_groups:
@@ -118,6 +126,7 @@ class Optimizer:
                 else:   # a gradient that is part of a graph (create_graph=True) is cut loose
                     p.grad = Tensor._make(p.device.xp.zeros_like(g.array), p.device)
 
+    @replayed
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()`` if one is given.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ... import backend
+from ...autograd import replayed
 from ...tensor import Tensor
 
 
@@ -13,6 +14,7 @@ def _grads(parameters):
     return [p.grad for p in parameters if p.grad is not None]
 
 
+@replayed
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale all gradients together so their total norm is at most ``max_norm``.
 
@@ -57,6 +59,7 @@ def _on(dev, fn, g):
     return backend.to_device(gxp.asarray(fn(gxp, g.array)), dev)
 
 
+@replayed
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient entry to [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)
