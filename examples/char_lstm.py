@@ -16,6 +16,7 @@ follows a cosine schedule, and the loss is reported in nats and bits per charact
     python examples/char_lstm.py --sample-only char_lstm.ckpt --prime "class " --temperature 1
     python examples/char_lstm.py --text FILE           # any UTF-8 text instead of the stdlib
     python examples/char_lstm.py --device cuda         # on a GPU (needs CuPy)
+    python examples/char_lstm.py --jit                 # the step recorded once, then replayed
 
 Defaults: embedding 64, 2 LSTM layers of 256, batch 32 streams x 64 steps, Adam at 3e-3 following
 a cosine down to 1e-4, gradient norm clipped at 1.0, the top-level stdlib ``.py`` files with the last
@@ -146,6 +147,8 @@ def parse_args(argv):
     p.add_argument("--device", default="cpu", help='"cpu" or "cuda" (needs CuPy)')
     p.add_argument("--out", default="char_lstm.png", help="where to save the loss plot")
     p.add_argument("--quick", action="store_true", help="a tiny run of a few seconds (for tests)")
+    p.add_argument("--jit", action="store_true", help="record the training step once with tg.jit "
+                   "and replay it (the same numbers, less Python per step; docs/jit.md)")
     args = p.parse_args(argv)
     preset = QUICK if args.quick else DEFAULTS
     for key, value in preset.items():
@@ -293,6 +296,19 @@ def main(argv=None):
     print(f"model: embedding {config['embed']} -> LSTM {config['layers']} x {config['hidden']} -> "
           f"linear {V} ({n_params:,} parameters) on {device}; {steps} steps of {B} x {T} characters "
           f"({len(chunks)} chunks per pass over the text)")
+
+    def train_step(x, y, h, c):
+        """One update on one chunk; the state comes in and goes out (as tg.jit needs: a replayed
+        step runs no Python, so it cannot keep the state in a variable)."""
+        logits, (h, c) = model(x, (h, c))
+        loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
+        optimizer.step()
+        return loss, h.detach(), c.detach()      # carry the values, cut the graph
+
+    fast_step = tg.jit(train_step) if args.jit else None
     model.train()
     bar = progress(range(step, steps), desc="training")
     say = getattr(bar, "write", print)                 # print without breaking a tqdm bar
@@ -302,14 +318,21 @@ def main(argv=None):
         if k == 0:
             state = None                               # a new pass starts every stream afresh
         x, y = chunks[k]
-        logits, state = model(x, state)
-        loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
-        optimizer.step()
+        if fast_step is None:
+            logits, state = model(x, state)
+            loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
+            optimizer.step()
+            state = nn.utils.detach_hidden(state)      # carry the values, cut the graph
+        else:                                          # the same step, recorded once and replayed
+            if state is None:
+                zeros = tg.zeros(config["layers"], B, config["hidden"], device=device)
+                state = (zeros, zeros.clone())
+            loss, *state = fast_step(x, y, *state)
+            state = tuple(state)
         scheduler.step()
-        state = nn.utils.detach_hidden(state)          # carry the values, cut the graph
         step += 1
         if step in ends[:-1]:                          # a segment ends: the next one starts afresh
             scheduler = make_scheduler(optimizer, config, *segment_of(step, ends))

@@ -290,6 +290,16 @@ def test_resume_after_a_kill_ends_bit_identical(reference, tmp_path, capsys):
     assert_same_run(tg.load(ckpt), reference["ckpt"])
 
 
+def test_a_jit_run_ends_bit_identical_to_the_eager_run(reference, tmp_path, capsys):
+    """--jit records the training step once and replays it: the same array operations in the same
+    order, so the same bits. Stopping and resuming under --jit records again and still agrees."""
+    args = quick_args(tmp_path, "jit", "--jit")
+    assert cl.main(args + ["--stop-after", "25"])["step"] == 25
+    cl.main(args + ["--resume"])
+    assert "resuming from" in capsys.readouterr().out
+    assert_same_run(tg.load(tmp_path / "jit.ckpt"), reference["ckpt"])
+
+
 def test_help_shows_the_whole_first_paragraph_of_the_docstring(capsys):
     with pytest.raises(SystemExit):
         cl.parse_args(["--help"])
