@@ -83,6 +83,61 @@ def test_trace_backward_prints_nodes_in_processing_order_and_leaves():
     assert autograd.watch.node is None and autograd.watch.leaf is None    # nothing left behind
 
 
+def test_trace_backward_names_leaves_and_says_where_each_node_was_created():
+    w = tg.tensor(3.0, requires_grad=True)
+    b = tg.tensor(1.0, requires_grad=True)
+    out = io.StringIO()
+    with autograd.trace_backward(file=out, names={"w": w, "b": b}):
+        y = w * 2.0 + b
+        line = __import__("inspect").currentframe().f_lineno - 1
+        y.backward()
+    lines = out.getvalue().splitlines()
+    here = f"test_teaching_tools.py:{line}"
+    assert lines[0] == f"backward step 1: AddBackward (generation 2, created at {here}) got (); " \
+                       f"passes () to input 0, () to input 1 (b)"
+    assert lines[1] == f"backward step 2: MulBackward (generation 1, created at {here}) got (); " \
+                       f"passes () to input 0 (w)"
+    # the leaves in the order their gradients arrived: b (from add), then w (from mul)
+    assert lines[2:] == ["leaf b () float32 receives ()", "leaf w () float32 receives ()"]
+
+
+def test_trace_backward_takes_names_from_a_module():
+    lin = nn.Linear(2, 1)
+    out = io.StringIO()
+    loss = lin(tg.ones(1, 2)).sum()
+    with autograd.trace_backward(file=out, names=lin.named_parameters()):
+        loss.backward()
+    text = out.getvalue()
+    assert "(weight)" in text and "leaf weight (1, 2) float32" in text and "leaf bias (1,)" in text
+    assert "created at" not in text       # made before the block: no site was recorded
+
+
+def test_creation_sites_are_recorded_only_while_a_tool_is_on():
+    from tinygrad_rnn import debug
+    x = tg.tensor([1.0], requires_grad=True)
+    before = x * 2
+    with autograd.detect_anomaly(check_nan=False):
+        during = x * 2
+        line = __import__("inspect").currentframe().f_lineno - 1
+    after = x * 2
+    assert debug.creation_site(before.grad_fn) is None and debug.creation_site(after.grad_fn) is None
+    assert debug.creation_site(during.grad_fn, short=True) == f"test_teaching_tools.py:{line}"
+    assert debug.creation_site(during.grad_fn).endswith(
+        f"test_teaching_tools.py:{line} in test_creation_sites_are_recorded_only_while_a_tool_is_on")
+    assert autograd.watch.forward is None and autograd.watch.node is None
+
+
+def test_tracing_and_anomaly_detection_work_together():
+    x = tg.tensor([4.0, 0.0], requires_grad=True)
+    out = io.StringIO()
+    with autograd.trace_backward(file=out), autograd.detect_anomaly():
+        y = x.sqrt().sum()
+        with pytest.raises(RuntimeError, match="sqrt backward returned non-finite"):
+            y.backward()
+    assert out.getvalue().startswith("backward step 1: SumBackward")
+    assert autograd.watch.forward is None and not autograd.is_anomaly_enabled()
+
+
 # ----------------------------------------------------------------------------- anomaly detection
 
 def test_anomaly_in_forward_names_the_op_and_the_calling_line():
