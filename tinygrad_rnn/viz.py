@@ -335,7 +335,7 @@ class _Dot:
     def constant(self, node, j, box):
         key = f"c{id(node)}_{j}"
         self.place(f'"{key}" [label="const", shape=box, style="rounded,dashed", fontsize=8, '
-                   f'width=0, height=0, margin="0.04,0.02"];', box)
+                   f'fontcolor="gray30", width=0.45, height=0.22, margin="0.03,0.02"];', box)
         self.edges.append(f'"{key}" -> "n{id(node)}";')
 
     def edge(self, src, slot, node, via):
