@@ -287,8 +287,9 @@ class trace_backward(_Tool):
     def _node(self, node, grads_out, grads_in):
         self.step += 1
         got = ", ".join(_describe(g, self.values) for g in grads_out)
+        inputs = zip(grads_in, node.inputs, node.input_slots)
         passes = ", ".join(f"{_describe(g, self.values)} to input {i}{self._input_name(src, slot)}"
-                           for i, (g, src, slot) in enumerate(zip(grads_in, node.inputs, node.input_slots))
+                           for i, (g, src, slot) in enumerate(inputs)
                            if g is not None and src is not None) or "nothing"
         site = creation_site(node, short=True)
         where = f", created at {site}" if site else ""

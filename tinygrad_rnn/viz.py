@@ -17,14 +17,16 @@ no gradient (a number, or a tensor without ``requires_grad``) is a small ``const
 Larger graphs (an unrolled RNN or LSTM) read better with these options:
 
 - ``names=model`` (or ``model.named_parameters()``): parameters are labelled ``rnn.weight_hh_l0``
-  and grouped into one box per module (``rnn``), with the ops that take them.
+  and grouped into one box per module (``rnn``; a Module's own parameters under its class name),
+  with the ops that take them.
 - time steps: a recurrent layer unrolled in Python joins its steps' outputs into one tensor
   (``cat``/``stack``, as ``nn.RNN(fused=False)`` does). When each of the joined tensors depends
   on the one before (a recurrence), its ``k``-th one is step ``k``'s output, and step ``k`` holds
   the nodes that this output depends on and no earlier one does; nodes that feed several steps
   (the input sequence, prepared once) stay outside. ``steps=[h_1, h_2, ...]`` names the outputs
   of a loop of your own, ``steps=fn`` groups by ``fn(node)`` (a label or None), ``steps=False``
-  draws no steps.
+  draws no steps. Steps are drawn in time order, inside the box of the module whose parameters
+  they use.
 - ``views=False`` hides ops that only view their input (reshape, permute / ``.mT``, expand,
   basic indexing such as ``x[t]``): their input's arrow goes straight to the op that uses the
   view, labelled with the hidden op, so a weight transposed at every step is still ONE node.
@@ -33,6 +35,9 @@ Larger graphs (an unrolled RNN or LSTM) read better with these options:
 - ``rankdir="TB"`` draws top to bottom, which suits an unrolled network; ``max_width`` (inches,
   default 8) scales a wider picture down to fit a page; SVG (the default format of ``draw``)
   stays sharp at any size.
+
+The graph is read through its public API only (``node.op``, ``inputs``, ``input_slots``,
+``outputs``, ``output_meta``, ``generation``).
 """
 from __future__ import annotations
 
@@ -328,9 +333,11 @@ class _Dot:
             else:
                 text = f"{tuple(shape) if shape is not None else '?'} {dtype}"
             label = (head + "\\n" if head else "") + text
-            style = ', style=filled, fillcolor="palegreen"' if t is not None and id(t) in root_ids else ""
-            self.place(f'"{self.out_key(node, i)}" [label="{_escape(label)}", shape=ellipse{style}];', box)
-            self.edges.append(f'"n{id(node)}" -> "{self.out_key(node, i)}";')
+            key = self.out_key(node, i)
+            root = t is not None and id(t) in root_ids
+            style = ', style=filled, fillcolor="palegreen"' if root else ""
+            self.place(f'"{key}" [label="{_escape(label)}", shape=ellipse{style}];', box)
+            self.edges.append(f'"n{id(node)}" -> "{key}";')
 
     def constant(self, node, j, box):
         key = f"c{id(node)}_{j}"
