@@ -8,16 +8,17 @@ show why the state matters: after the first "l" the answer is "l", after the sec
 and only the hidden state (what came before) tells them apart.
 
 The same weights serve every time step. The script draws the unrolled graph of the last training
-step: ``weight_hh`` is ONE node with an arrow into every step, which is why back-propagation
-through time adds the steps' gradients up. The DOT text is always saved; a picture is rendered
-too when Graphviz's ``dot`` program is installed.
+step, one box per time step inside the ``rnn`` module's box: ``rnn.weight_hh_l0`` is ONE node with
+an arrow into every step, which is why back-propagation through time adds the steps' gradients up.
+The DOT text is always saved; an SVG picture is rendered too when Graphviz's ``dot`` program is
+installed.
 
 It prints the prediction at each of the four steps whenever it changes as training goes on: for
 a while ``h->e e->l l->l l->l`` ("elll": both l's look alike until the state learns to count),
 then ``h->e e->l l->l l->o`` ("ello", after about 25 updates); then the next-character
 probabilities, and the trained model spelling the word on its own from "h": "hello".
 
-    python examples/hello_rnn.py            # 200 updates, saves hello_rnn.png, hello_rnn_graph.dot (.png)
+    python examples/hello_rnn.py            # 200 updates, saves hello_rnn.png, hello_rnn_graph.dot (.svg)
     python examples/hello_rnn.py --quick    # 80 updates
 """
 import argparse
@@ -69,7 +70,7 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--out", default="hello_rnn.png", help="where to save the loss plot")
     parser.add_argument("--graph", default="hello_rnn_graph",
-                        help="path stem of the unrolled graph: STEM.dot, and STEM.png with Graphviz")
+                        help="path stem of the unrolled graph: STEM.dot, and STEM.svg with Graphviz")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
     args = parser.parse_args(argv)
@@ -106,23 +107,28 @@ def main(argv=None):
     print(f"from 'h' on its own: '{spelled}'")
 
     # the last update's graph: weight_hh is one node; count the arrows leaving it
-    names = {name.replace("_l0", ""): p for name, p in model.named_parameters()}   # rnn.weight_hh, ...
-    dot = viz.to_dot(loss, names=names)
+    dot = viz.to_dot(loss, names=model, **GRAPH)
     uses = dot.count(f'"t{id(model.rnn.weight_hh_l0)}" ->')
     print(f"unrolled graph: weight_hh is one node used at {uses} time steps")
-    graph = save_graph(loss, names, args.graph)
+    graph = save_graph(loss, model, args.graph)
     save_plot(losses, args.out)
     return {"losses": losses, "predictions": predictions, "spelled": spelled,
             "weight_hh_uses": uses, "graph": graph}
 
 
-def save_graph(loss, names, stem):
-    """Write the graph's DOT text to STEM.dot; render STEM.png when Graphviz is installed."""
+# how the graph is drawn: parameters named by module ("rnn.weight_hh_l0"), a box per time step,
+# no node for transposing a weight (.mT) or for each step's row of x, shapes inside the op boxes,
+# top to bottom so that the four steps stack up on a page
+GRAPH = dict(views=False, compact=True, rankdir="TB")
+
+
+def save_graph(loss, model, stem):
+    """Write the graph's DOT text to STEM.dot; render STEM.svg when Graphviz is installed."""
     stem = pathlib.Path(stem)
     paths = [stem.with_suffix(".dot")]
-    paths[0].write_text(viz.to_dot(loss, names=names))
+    paths[0].write_text(viz.to_dot(loss, names=model, **GRAPH))
     if shutil.which("dot"):                      # Graphviz is optional: the DOT text is enough
-        paths.append(pathlib.Path(viz.draw(loss, stem.with_suffix(".png"), names=names)))
+        paths.append(pathlib.Path(viz.draw(loss, stem.with_suffix(".svg"), names=model, **GRAPH)))
     for p in paths:
         print(f"saved {p}")
     return [str(p) for p in paths]

@@ -27,3 +27,12 @@ def test_import_can_leave_the_allocator_alone():
             "print(len(calls))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+def test_the_readme_and_the_api_reference_say_what_importing_changes_and_how_to_opt_out():
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parent.parent
+    for page in (root / "README.md", root / "docs" / "api.md"):
+        text = page.read_text(encoding="utf-8")
+        assert "mallopt" in text and "TINYGRAD_RNN_MALLOC=default" in text, page.name
+    assert "TINYGRAD_RNN_MALLOC=default" in (root / "tinygrad_rnn" / "backend.py").read_text()

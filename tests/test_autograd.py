@@ -483,3 +483,20 @@ def test_a_removed_hook_on_an_intermediate_does_not_fire():
     handle.remove()
     y.sum().backward()
     assert x.grad.item() == 2.0
+
+
+def test_in_backward_is_true_only_while_this_thread_runs_a_backward_pass():
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    a.register_hook(lambda g: seen.append(tg.autograd.in_backward()))
+    assert not tg.autograd.in_backward()
+    (a * 3).sum().backward()
+    assert seen == [True] and not tg.autograd.in_backward()
+
+    def fail(g):
+        raise KeyError("hook failed")
+    b = tg.tensor([1.0], requires_grad=True)
+    b.register_hook(fail)
+    with pytest.raises(KeyError):
+        (b * 2).sum().backward()
+    assert not tg.autograd.in_backward()          # a failed pass leaves nothing open

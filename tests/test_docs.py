@@ -66,3 +66,34 @@ def test_the_docs_front_page_shows_the_readmes_two_commands():
     for command in readme[:2]:
         assert command in index
     assert readme[1] in ci                      # .ci/run runs the README's test command verbatim
+
+
+EXCERPT = re.compile(r"^```py\n(.*?)^```", re.S | re.M)
+
+
+def excerpts(page):
+    """``py`` blocks whose first line names a file of the repository: ``# path/to/file.py, where``."""
+    for block in EXCERPT.findall(page.read_text(encoding="utf-8")):
+        head, *lines = block.splitlines()
+        m = re.match(r"#\s*(\S+\.py)", head)
+        if m:
+            yield m.group(1), [line.strip() for line in lines if line.strip()]
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if list(excerpts(p))], ids=lambda p: p.name)
+def test_code_quoted_from_the_library_is_in_the_file_it_names(page):
+    for path, lines in excerpts(page):
+        source = [line.strip() for line in (ROOT / path).read_text(encoding="utf-8").splitlines()]
+        at = 0
+        for line in lines:                                 # each line, in order, in the file
+            assert line in source[at:], (f"{page.name} quotes a line that {path} no longer has "
+                                         f"(after line {at}): {line!r}")
+            at = source.index(line, at) + 1
+
+
+def test_the_autodiff_page_quotes_the_code_that_runs():
+    quoted = [path for path, _ in excerpts(ROOT / "docs" / "autodiff.md")]
+    assert quoted.count("tinygrad_rnn/autograd.py") >= 3        # apply, deliver, call_backward
+    assert "tinygrad_rnn/ops/elementwise.py" in quoted and "tinygrad_rnn/ops/nn_ops.py" in quoted
+    page = (ROOT / "docs" / "autodiff.md").read_text(encoding="utf-8")
+    assert "saved_arrays" not in page and "backward_raw" not in page

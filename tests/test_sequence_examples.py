@@ -43,13 +43,19 @@ def test_hello_rnn_learns_ello_spells_hello_and_draws_one_shared_weight_node(tmp
     assert out["predictions"][-1] == "ello"
     assert out["spelled"] == "hello"
     assert out["losses"][-1] < 0.1 * out["losses"][0]
-    # in the DOT text, the node labelled weight_hh has one arrow into each of the 4 steps
+    # in the DOT text, the node labelled weight_hh has one arrow into each of the 4 steps, and
+    # each step is a box in the rnn module's box holding one cell: 2 matmuls, 3 adds, a tanh
     dot = (tmp_path / "graph.dot").read_text()
-    keys = re.findall(r'"(t\d+)" \[label="rnn\.weight_hh', dot)
+    keys = re.findall(r'"(t\d+)" \[label="rnn\.weight_hh_l0', dot)
     assert len(keys) == 1
     assert dot.count(f'"{keys[0]}" ->') == 4 == out["weight_hh_uses"]
+    steps = re.findall(r'subgraph "cluster_step_\d+" \{\s*label="(step \d)";(.*?)\n\s*\}', dot, re.S)
+    assert [s for s, _ in steps] == ["step 1", "step 2", "step 3", "step 4"]
+    for _, body in steps:
+        ops = sorted(re.findall(r'\[label="(\w+)\\n', body))
+        assert ops == ["add", "add", "add", "matmul", "matmul", "tanh"]
     assert (tmp_path / "h.png").stat().st_size > 1000
-    assert (tmp_path / "graph.png").exists() == bool(shutil.which("dot"))
+    assert (tmp_path / "graph.svg").exists() == bool(shutil.which("dot"))
 
 
 # ----------------------------------------------------------------------------- many-to-one

@@ -786,6 +786,13 @@ class _Callbacks(threading.local):
 _callbacks = _Callbacks()
 
 
+def in_backward() -> bool:
+    """True while this thread runs a backward pass (inside a hook, or a formula recorded with
+    ``create_graph=True``): what ``queue_callback`` needs, and how the teaching tools tell a
+    backward formula's ops from the forward's."""
+    return bool(_callbacks.stack)
+
+
 def queue_callback(fn):
     """Run ``fn()`` once at the end of the backward pass in progress, after every leaf's ``.grad``
     is final (PyTorch's ``Variable._execution_engine.queue_callback``). Data-parallel training

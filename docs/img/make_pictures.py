@@ -40,7 +40,7 @@ def unrolled_rnn():
         h = (w * h + x).tanh()
         hs.append(h)
     names = {f"h_{i + 1}": t for i, t in enumerate(hs)}
-    return h, {"w": w, **names}
+    return h, {"w": w, **names}, {"steps": hs}          # a box per step
 
 
 def broadcast():
@@ -63,7 +63,7 @@ def truncated_bptt():
             h = (w * h + x).tanh()
             hs.append(h)
         h.backward()
-    return h, {"w": w, "h_3": hs[2], "h_4": hs[3]}
+    return h, {"w": w, "h_3": hs[2], "h_4": hs[3]}, {"steps": hs[2:]}
 
 
 def second_derivative():
@@ -80,9 +80,10 @@ PICTURES = {"neuron.svg": (neuron, True), "unrolled_rnn.svg": (unrolled_rnn, Fal
 
 
 def stable_names(svg: str) -> str:
-    """Rename viz's id-based node names (n123..., o123..._0, t123...) to n1, n2, ... in order."""
+    """Rename viz's id-based node names (n123..., o123..._0, t123..., c123..._1) to n1, n2, ... in
+    order."""
     seen = {}
-    return re.sub(r"\b([not])(\d{6,})",
+    return re.sub(r"\b([notc])(\d{6,})",
                   lambda m: m.group(1) + str(seen.setdefault(m.group(2), len(seen) + 1)), svg)
 
 
@@ -282,9 +283,9 @@ def draw_graphs(out=HERE):
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for file, (build, values) in PICTURES.items():
-        root, names = build()
+        root, names, *options = build()
         path = out / file
-        viz.draw(root, path, names=names, values=values, rankdir="TB")
+        viz.draw(root, path, names=names, values=values, rankdir="TB", **(options[0] if options else {}))
         path.write_text(stable_names(path.read_text(encoding="utf-8")), encoding="utf-8")
         print(f"wrote {path}")
 
