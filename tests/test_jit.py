@@ -407,3 +407,30 @@ def test_a_constant_computed_from_the_data_outside_the_ops_is_caught_by_the_seco
     fast(tg.tensor([1.0, 2.0]))
     with pytest.raises(JitError, match="differs between two calls"):
         fast(tg.tensor([5.0, 9.0]))
+
+
+def test_the_program_reads_by_name_and_leaves_out_what_nothing_uses():
+    """``fast.code()`` names what it calls (``matmul_4``, ``Optimizer_step_15``); the gradient of
+    the target ``y``, which needs none, is computed by eager's subtraction backward but no later
+    line reads it, so the program leaves it out (and the update is still eager's)."""
+    tg.manual_seed(0)
+    model = nn.Linear(3, 1)
+    twin = copy.deepcopy(model)
+    opts = [tg.optim.SGD(m.parameters(), lr=0.1) for m in (model, twin)]
+
+    def make(m, opt):
+        def step(x, y):
+            loss = nn.functional.mse_loss(m(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+    fast, slow = tg.jit(make(model, opts[0])), make(twin, opts[1])
+    x, y = tg.tensor(np.arange(12, dtype=np.float32).reshape(4, 3) / 10), tg.tensor([[1.0], [0.0], [2.0], [-1.0]])
+    for _ in range(4):
+        assert fast(x, y).item() == slow(x, y).item()
+    code = fast.code()
+    assert "matmul_" in code and "Optimizer_step_" in code and "Optimizer_zero_grad_" in code
+    assert "negative" not in code              # d loss / d y = -(d loss / d diff): left out
+    np.testing.assert_array_equal(model.weight.numpy(), twin.weight.numpy())

@@ -673,6 +673,27 @@ class _ZeroD:
         return np.asarray(self.fn(*args, **kwargs))
 
 
+def _readable(obj):
+    """A function's, bound method's, op's or module's name as a valid identifier, or None."""
+    if type(obj) is _ZeroD:
+        obj = obj.fn
+    owner = getattr(obj, "__self__", None)
+    if owner is not None and not isinstance(owner, type(np)):     # a bound method: Owner_method
+        name = f"{type(owner).__name__}_{getattr(obj, '__name__', '')}"
+    elif isinstance(obj, type):
+        name = obj.__name__
+    elif hasattr(obj, "training"):                                 # a Module
+        name = type(obj).__name__
+    else:
+        name = getattr(obj, "__qualname__", None)
+        if not isinstance(name, str) or "<" in name:
+            name = getattr(obj, "__name__", None)
+    if not isinstance(name, str):
+        return None
+    name = re.sub(r"\W", "_", name).strip("_")
+    return name if name and not name[0].isdigit() else None
+
+
 # ufuncs that compute the same with a number or a 0-d array of its dtype (not power: NumPy has
 # faster, differently rounded paths for number exponents such as 2 and 0.5)
 _PLAIN_UFUNCS = {np.add, np.subtract, np.multiply, np.true_divide, np.maximum, np.minimum,
@@ -705,8 +726,14 @@ class Compiler:
                    "_backward": _backward, "_tensor": _tensor, "_returned": _returned}
 
     def name(self, obj, prefix="c"):
+        """The name ``obj`` is bound to in the program: functions, ops, modules and other objects
+        by what they are (``matmul_4``, ``Optimizer_zero_grad_11``, ``Linear_0``, ``SGD_10``), so
+        the source reads; arrays by kind (``c12``)."""
         if id(obj) not in self.names:
-            self.names[id(obj)] = f"{prefix}{len(self.names)}"
+            readable = _readable(obj) if prefix in ("f", "op", "m") else \
+                type(obj).__name__ if prefix == "c" and not hasattr(obj, "dtype") else None
+            self.names[id(obj)] = f"{readable}_{len(self.names)}" if readable else \
+                f"{prefix}{len(self.names)}"
             self.ns[self.names[id(obj)]] = obj
         return self.names[id(obj)]
 
@@ -737,9 +764,10 @@ class Compiler:
         return f"args[{x}]" if kind == "arg" else self.name(x, "t")
 
     def source(self):
+        self.lines = self.live_lines()
         deaths = self.last_uses()
         body = []
-        for i, line in enumerate(self.rec.lines):
+        for i, line in enumerate(self.lines):
             body.extend(self.emit(line))
             if i in deaths:
                 body.append("del " + ", ".join(f"v{k}" for k in sorted(deaths[i])))
@@ -835,10 +863,24 @@ class Compiler:
             return [f"if not _same({self.expr(slot)}, {self.name(value)}): raise _GuardFailed"]
         raise AssertionError(kind)
 
+    def live_lines(self):
+        """The recording without what nothing uses: a call that only makes arrays (no ``out=``,
+        no write) whose arrays are never read again, e.g. the gradient of an input that needs none,
+        is left out, and so, in turn, is whatever only it used."""
+        used, kept = _slots(self.result), []
+        for line in reversed(self.rec.lines):
+            pure = line.kind in ("input", "read", "const", "zeros") or (
+                line.kind == "call" and line.fn is not _setitem and "out" not in line.kwargs)
+            if pure and line.outs and not any(k in used for k in line.outs if k is not None):
+                continue
+            kept.append(line)
+            used |= _slots(line.args) | _slots(line.kwargs)
+        return kept[::-1]
+
     def last_uses(self):
         """line number -> slots used for the last time there (deleted after it)."""
         last = {}
-        for i, line in enumerate(self.rec.lines):
+        for i, line in enumerate(self.lines):
             for k in _slots(line.args) | _slots(line.kwargs) | {k for k in line.outs if k is not None}:
                 last[k] = i
         kept = _slots(self.result)
