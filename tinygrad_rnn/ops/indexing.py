@@ -114,17 +114,18 @@ class Scatter(Function):
     def forward(ctx, x, src, index):
         out = x.copy()
         out[index] = src
-        ctx.index = index
+        ctx.save_for_backward(index)
         return out
 
     @staticmethod
     def backward(ctx, g):
         need_x, need_src = ctx.needs_input_grad[:2]
         gx = gsrc = None
+        index, = ctx.saved_tensors
         if need_x:      # overwritten places did not come from x
-            gx = ZeroAt.apply(g, ctx.index)
+            gx = ZeroAt.apply(g, index)
         if need_src:    # each src element went to one place
-            gsrc = Getitem.apply(g, ctx.index)
+            gsrc = Getitem.apply(g, index)
         return gx, gsrc, None
 
 

@@ -267,7 +267,8 @@ class Getitem(Function):
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.in_shape, ctx.index = x.shape, index
+        ctx.in_shape = x.shape
+        ctx.save_for_backward(index)        # index arrays: raw_index made them the op's own
         if type(index) is IntsFirst:
             x, index = index_target(x, index)
         if not any(p is Ellipsis for p in index) and not _is_advanced(index):
@@ -278,9 +279,10 @@ class Getitem(Function):
     @staticmethod
     def backward(ctx, g):
         # each picked place gets its gradient back (places picked twice add up), the others 0
+        index, = ctx.saved
         if isinstance(g, Tensor):
-            return IndexAdd.apply(g, ctx.index, ctx.in_shape), None
-        return _index_add(ctx.xp(g), g, ctx.index, ctx.in_shape), None
+            return IndexAdd.apply(g, index, ctx.in_shape), None
+        return _index_add(ctx.xp(g), g, index, ctx.in_shape), None
 
 
 class IndexAdd(Function):
@@ -288,14 +290,15 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, g, index, shape):
-        ctx.index = index
+        ctx.save_for_backward(index)
         if g.dtype.kind == "b":     # bools do not add: count the hits; any hit is True (PyTorch)
             return _index_add(ctx.xp(g), g.astype(np.int32), index, shape) > 0
         return _index_add(ctx.xp(g), g, index, shape)
 
     @staticmethod
     def backward(ctx, gg):
-        return Getitem.apply(gg, ctx.index), None, None
+        index, = ctx.saved_tensors
+        return Getitem.apply(gg, index), None, None
 
 
 def _index_add(xp, g, index, shape):
@@ -320,7 +323,7 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, x, value, index):
-        ctx.index = index
+        ctx.save_for_backward(index)
         target, index = index_target(x, index)
         target[index] = value
         return x
@@ -328,8 +331,9 @@ class IndexPut(Function):
     @staticmethod
     def backward(ctx, g):
         need_x, need_v = ctx.needs_input_grad[:2]
-        return (ZeroAt.apply(g, ctx.index) if need_x else None), \
-               (Getitem.apply(g, ctx.index) if need_v else None), None
+        index, = ctx.saved_tensors
+        return (ZeroAt.apply(g, index) if need_x else None), \
+               (Getitem.apply(g, index) if need_v else None), None
 
 
 class ZeroAt(Function):
@@ -337,7 +341,7 @@ class ZeroAt(Function):
 
     @staticmethod
     def forward(ctx, g, index):
-        ctx.index = index
+        ctx.save_for_backward(index)
         out = g.copy()
         target, index = index_target(out, index)
         target[index] = 0
@@ -345,7 +349,8 @@ class ZeroAt(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return ZeroAt.apply(gg, ctx.index), None
+        index, = ctx.saved_tensors
+        return ZeroAt.apply(gg, index), None
 
 
 # ----------------------------------------------------------------------------- joining and splitting

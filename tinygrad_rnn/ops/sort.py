@@ -20,7 +20,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, OpError, OpNotImplementedError
+from ..autograd import Function, OpError, OpNotImplementedError, is_grad_enabled
 from ..tensor import Tensor
 from .common import normalize_dim
 from .indexing import _grid
@@ -67,7 +67,9 @@ def _quick_then_stable(a, axis):
 def _pick(x, order, dim):
     """(values, int64 indices) of x at the integer positions ``order`` along ``dim``."""
     order = order.astype(np.int64, copy=False)
-    return Getitem.apply(x, _grid(order, dim)), Tensor._make(order, x.device)
+    # the caller gets the indices and may change them in place: the graph keeps a copy of its own
+    grid = _grid(order.copy() if x.requires_grad and is_grad_enabled() else order, dim)
+    return Getitem.apply(x, grid), Tensor._make(order, x.device)
 
 
 def _before(a, t, largest):
