@@ -656,7 +656,7 @@ class Tensor:
         if isinstance(value, Tensor) and value.dtype != self.dtype:
             value = value.to(self.dtype)             # index assignment casts, as in PyTorch
         if not record:
-            target, i = ops.shape.index_target(self.array, idx)
+            target, i = ops.indexing.index_target(self.array, idx)
             target[i] = value.array if isinstance(value, Tensor) else value
             self._counter().value += 1
             return

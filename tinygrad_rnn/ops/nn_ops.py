@@ -16,8 +16,9 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from .common import const
-from .elementwise import Clamp, where
-from .shape import IndexAdd, _index_add
+from .compare import where
+from .indexing import IndexAdd, _index_add
+from .piecewise import Clamp
 
 _LOG_MIN = -100.0     # PyTorch clamps BCE's logs here so a probability of exactly 0 or 1 stays finite
 _GRAD_EPS = 1e-12     # ... and the denominator x (1 - x) of its gradient to at least this

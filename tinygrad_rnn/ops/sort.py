@@ -23,8 +23,7 @@ import numpy as np
 from ..autograd import Function, OpError, OpNotImplementedError, is_grad_enabled
 from ..tensor import Tensor
 from .common import normalize_dim
-from .indexing import _grid
-from .shape import Getitem
+from .indexing import Getitem, _grid
 
 SortResult = namedtuple("sort", ["values", "indices"])
 TopkResult = namedtuple("topk", ["values", "indices"])
