@@ -218,7 +218,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     u = (generator or default_generator).numpy.random(input.shape, dtype=np.float32)
     # asarray: for a 0-d input NumPy hands back scalars, which have no device to move to
     mask = np.asarray(((u >= p) * (1.0 / (1.0 - p))).astype(input.dtype))
-    return input * Tensor._make(backend.to_device(mask, input.device), input.device)
+    return input * Tensor.wrap(backend.to_device(mask, input.device), input.device)
 
 
 def _as_index_array(indices, like, op):
@@ -274,7 +274,7 @@ def one_hot(tensor, num_classes=-1):
         raise OpError(f"one_hot: class values must be smaller than num_classes ({num_classes}), "
                       f"got {int(a.max())}")
     out = (a[..., None] == xp.arange(num_classes)).astype(np.int64)
-    return Tensor._make(out, tensor.device)
+    return Tensor.wrap(out, tensor.device)
 
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
@@ -410,12 +410,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 if running_mean is not None:
                     running_mean.array[...] = ((1 - momentum) * running_mean.array
                                               + momentum * mean.array.reshape(c)).astype(running_mean.dtype)
-                    running_mean._mark_changed()
+                    running_mean.bump_version()
                 if running_var is not None:
                     unbiased = var.array.reshape(c) * (n / (n - 1))
                     running_var.array[...] = ((1 - momentum) * running_var.array
                                              + momentum * unbiased).astype(running_var.dtype)
-                    running_var._mark_changed()
+                    running_var.bump_version()
         out = centred / (var + eps).sqrt()
     else:
         if running_mean is None or running_var is None:

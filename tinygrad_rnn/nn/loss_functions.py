@@ -51,7 +51,7 @@ def _divide(total, denominator):
 
 def _const(array, like):
     """A constant (no history) on ``like``'s device; NumPy scalars from reductions become 0-d arrays."""
-    return Tensor._make(like.device.xp.asarray(array), like.device)
+    return Tensor.wrap(like.device.xp.asarray(array), like.device)
 
 
 def _as_tensor(x, like, dtype=None):

@@ -608,7 +608,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     u = default_generator.numpy.random(shape, dtype=np.float32)
     mask = ((u >= p) * (1.0 / (1.0 - p))).astype(input.dtype)
-    return input * Tensor._make(backend.to_device(mask, input.device), input.device)
+    return input * Tensor.wrap(backend.to_device(mask, input.device), input.device)
 
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "pad_mode",

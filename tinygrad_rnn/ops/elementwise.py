@@ -156,7 +156,7 @@ def power(x, y, reflected=False):
         y_bool = isinstance(y, bool) or (_is_tensor(y) and y.dtype.kind == "b")
         if x.array.dtype.kind == "b" and y_bool:
             if isinstance(y, bool) and not reflected:   # x ** True is x, x ** False is ones
-                return x.clone() if y else Tensor._make(x.device.xp.ones(x.shape, bool), x.device)
+                return x.clone() if y else Tensor.wrap(x.device.xp.ones(x.shape, bool), x.device)
             raise OpNotImplementedError(f"pow: \"pow\" not implemented for 'Bool' (bool tensors of "
                                         f"shapes {tuple(x.shape)} and "
                                         f"{tuple(y.shape) if _is_tensor(y) else ()})")

@@ -508,10 +508,10 @@ def nonzero(x, as_tuple=False):
     a = x.array if x.ndim else x.array.reshape(1)
     parts = xp.nonzero(a)
     if as_tuple:
-        return tuple(Tensor._make(p.astype(np.int64), x.device) for p in parts)
+        return tuple(Tensor.wrap(p.astype(np.int64), x.device) for p in parts)
     if x.ndim == 0:
-        return Tensor._make(xp.zeros((parts[0].shape[0], 0), np.int64), x.device)
-    return Tensor._make(xp.stack(parts, axis=1).astype(np.int64), x.device)
+        return Tensor.wrap(xp.zeros((parts[0].shape[0], 0), np.int64), x.device)
+    return Tensor.wrap(xp.stack(parts, axis=1).astype(np.int64), x.device)
 
 
 def where(condition, x=None, y=None):

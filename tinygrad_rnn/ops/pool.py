@@ -402,9 +402,9 @@ def adaptive_avg_pool2d(input, output_size):
     if ho and wo and h % ho == 0 and w % wo == 0:      # equal windows: plain average pooling
         return avg_pool2d(input, (h // ho, w // wo))
     # separable: average the rows of every window, then its columns (two small matrix products)
-    rows = Tensor._make(backend.to_device(_averaging_matrix(h, ho, input.dtype), input.device),
+    rows = Tensor.wrap(backend.to_device(_averaging_matrix(h, ho, input.dtype), input.device),
                         input.device)
-    cols = Tensor._make(backend.to_device(_averaging_matrix(w, wo, input.dtype).T.copy(), input.device),
+    cols = Tensor.wrap(backend.to_device(_averaging_matrix(w, wo, input.dtype).T.copy(), input.device),
                         input.device)
     return rows @ (input @ cols)
 
@@ -453,7 +453,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         flat = flat.copy()
     if not batched:
         y, flat = y.reshape(c, ho, wo), flat.reshape(c, ho, wo)
-    return y, Tensor._make(flat, input.device)
+    return y, Tensor.wrap(flat, input.device)
 
 
 # ----------------------------------------------------------------------------- max unpooling
@@ -501,7 +501,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         if indices.device != input.device:
             raise OpError(f"{op}: indices are on {indices.device} but the input is on {input.device}")
     else:
-        indices = Tensor._make(backend.to_device(np.array(indices), input.device), input.device)
+        indices = Tensor.wrap(backend.to_device(np.array(indices), input.device), input.device)
     idx = indices.array
     if idx.dtype != np.int64:
         raise OpError(f"{op}: elements in indices should be type int64 but got: {idx.dtype}")

@@ -239,7 +239,7 @@ def repeat_interleave(x, repeats=None, dim=None, output_size=None):
         if counts.ndim > 1 or counts.dtype.kind not in "iu":
             raise OpError(f"repeat_interleave: repeats must be a 0-d or 1-d integer tensor, got "
                           f"shape {tuple(counts.shape)} and dtype {counts.dtype}")
-        ar = Tensor._make(x.device.xp.arange(counts.numel(), dtype=np.int64), x.device)
+        ar = Tensor.wrap(x.device.xp.arange(counts.numel(), dtype=np.int64), x.device)
         return repeat_interleave(ar, counts, 0)
     if dim is None:
         x, d = reshape(x, -1), 0
