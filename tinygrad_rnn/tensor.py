@@ -533,6 +533,7 @@ class Tensor(MathMethods, ShapeMethods, ReduceMethods, InplaceMethods):
     @property
     def itemsize(self): return self.array.dtype.itemsize
     @property
+    def nbytes(self): return int(self.array.size) * self.array.dtype.itemsize
 
     def bernoulli(self, p=None, *, generator=None):
         from .random import bernoulli

@@ -244,7 +244,6 @@ class InplaceMethods:
         return self
 
     # ------------------------------------------------------------------ random fills
-    def nbytes(self): return int(self.array.size) * self.array.dtype.itemsize
     def uniform_(self, from_=0.0, to=1.0, *, generator=None):
         """Fill with U(from_, to) in place (``w.data.uniform_(-r, r)``); the same draws as
         ``nn.init.uniform_`` from ``generator`` (default: the default generator)."""

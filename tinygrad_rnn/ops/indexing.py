@@ -147,22 +147,29 @@ def _is_advanced(index):
 class Getitem(Function):
     view = True             # basic indexing gives a view; advanced indexing a copy
     array_backward = True
+    index = None            # a basic index (no arrays: ints, slices, None) stays on ctx as a value
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.in_shape = x.shape
-        ctx.save_for_backward(index)        # index arrays: raw_index made them the op's own
+        whole = index
         if type(index) is IntsFirst:
             x, index = index_target(x, index)
-        if not any(p is Ellipsis for p in index) and not _is_advanced(index):
-            index = index + (Ellipsis,)     # x[0] of a vector: a 0-d view (PyTorch), not a copy
+        if _is_advanced(index):
+            ctx.save_for_backward(whole)    # index arrays (raw_index made them the op's own)
+        else:
+            ctx.index = whole
+            if not any(p is Ellipsis for p in index):
+                index = index + (Ellipsis,)     # x[0] of a vector: a 0-d view (PyTorch), not a copy
         out = x[index]
         return ctx.xp(x).asarray(out) if isinstance(out, np.generic) else out
 
     @staticmethod
     def backward(ctx, g):
         # each picked place gets its gradient back (places picked twice add up), the others 0
-        index, = ctx.saved
+        index = ctx.index
+        if index is None:
+            index, = ctx.saved
         if isinstance(g, Tensor):
             return IndexAdd.apply(g, index, ctx.in_shape), None
         return _index_add(ctx.xp(g), g, index, ctx.in_shape), None
