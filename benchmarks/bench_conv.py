@@ -1,6 +1,6 @@
 """A small conv net's training step, tinygrad_rnn beside PyTorch (CPU) when it is installed.
 
-The net (issue 11): batch 64 of 1x28x28 -> conv3x3(16, padding 1) -> ReLU -> maxpool 2 ->
+The net: batch 64 of 1x28x28 -> conv3x3(16, padding 1) -> ReLU -> maxpool 2 ->
 conv3x3(32, no padding) -> ReLU -> maxpool 2 -> linear(32*6*6 -> 10) -> cross-entropy, one SGD step.
 
 Each library runs in its OWN worker process (in one process PyTorch's OpenMP threads and OpenBLAS's

@@ -4,8 +4,8 @@
 least-squares problem, ``mean((X @ w + b - Y) ** 2)`` with ``w`` (3, 2) and ``b`` (2,) from a fixed
 start, and PyTorch's trajectories on it. A configuration is ``[optimizer name, keyword arguments,
 per-group overrides or null]``; with overrides, ``w`` and ``b`` form two parameter groups.
-``test_optim_trajectories.py`` and ``test_optim_parity.py`` replay it with ``run_ours`` and with
-their own ``reference_*`` algorithms through ``run_reference``.
+``test_optim_trajectories.py`` replays it with ``run_ours`` and with its own ``reference_*``
+algorithms through ``run_reference``; ``test_lr_scheduler.py`` replays the schedules.
 """
 import importlib.util
 import json

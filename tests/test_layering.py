@@ -17,12 +17,16 @@ AUTOGRAD = PACKAGE / "autograd.py"
 
 # (module, name): why it may read autograd's private name
 NODE_EXCEPTIONS = {
-    ("tensor.py", "_outputs"): "in-place ops re-point a node's outputs to the tensor changed in "
-                               "place (Tensor._record_inplace and its view replay)",
-    ("tensor.py", "_versions"): "an in-place op on a saved output moves the node's version "
-                                "record to the tensor's own counter",
+    ("tensor.py", "_outputs"): "a Tensor built from another takes over its place among the "
+                               "node's outputs",
+    ("tensor_inplace.py", "_outputs"): "in-place ops re-point a node's outputs to the tensor "
+                                       "changed in place (_take_history and the view replay)",
+    ("tensor_inplace.py", "_versions"): "an in-place op on a saved output moves the node's "
+                                        "version record to the tensor's own counter",
     ("tensor.py", "_retains"): "Tensor.retain_grad marks the node that must keep its output's "
                                "gradient",
+    ("tensor_inplace.py", "_retains"): "a tensor changed in place keeps retain_grad's mark on the "
+                                       "node it now comes from",
     ("tensor.py", "_out_hooks"): "Tensor.register_hook stores the hook on the node, where the "
                                  "backward pass finds it",
     ("tensor.py", "_tensor_cls"): "tensor.py tells autograd which class wraps arrays",

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import nn
-from tinygrad_rnn.testing import gradcheck, gradgradcheck
+from tinygrad_rnn.testing import gradcheck, gradgradcheck, strategies as tst
 
 rng = np.random.default_rng(2024)
 
@@ -416,3 +416,145 @@ def test_fused_cross_entropy_gradient_is_softmax_minus_onehot():
 def test_fused_cross_entropy_with_every_target_ignored_is_nan_as_pytorch():
     x = tg.tensor([[1.0, 2.0]], requires_grad=True)
     assert np.isnan(F.cross_entropy(x, tg.tensor([-100])).item())
+
+
+# ----------------------------------------------------------------------------- robust and KL losses
+
+def test_smooth_l1_loss_by_hand():
+    x, y = t64([0.5, 1.0, 2.0, -3.0]), t64([0.0, 0.0, 0.0, 0.0], grad=False)
+    loss = F.smooth_l1_loss(x, y, reduction="none")
+    # |d| < 1: d^2 / 2; else |d| - 1/2. At |d| = beta the gradient is sign(d) = d / beta
+    np.testing.assert_allclose(loss.numpy(), [0.125, 0.5, 1.5, 2.5])
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, 1.0, 1.0, -1.0])
+    assert F.smooth_l1_loss(x, y).item() == pytest.approx(4.625 / 4)
+    assert F.smooth_l1_loss(x, y, reduction="sum").item() == pytest.approx(4.625)
+    # beta = 0.5: d^2 / (2 beta) below 0.5, |d| - 0.25 above; beta = 0 is l1_loss
+    np.testing.assert_allclose(F.smooth_l1_loss(x, y, reduction="none", beta=0.5).numpy(),
+                               [0.25, 0.75, 1.75, 2.75])
+    np.testing.assert_allclose(F.smooth_l1_loss(x, y, reduction="none", beta=0.0).numpy(), [0.5, 1, 2, 3])
+
+
+def test_huber_loss_by_hand():
+    x, y = t64([1.0, 2.0, 3.0, -4.0]), t64([0.0, 0.0, 0.0, 0.0], grad=False)
+    loss = F.huber_loss(x, y, reduction="none", delta=2.0)
+    # |d| < 2: d^2 / 2; else 2 (|d| - 1). Gradient d inside, 2 sign(d) outside, 2 at |d| = 2
+    np.testing.assert_allclose(loss.numpy(), [0.5, 2.0, 4.0, 6.0])
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 2.0, 2.0, -2.0])
+    # huber(delta) = delta * smooth_l1(beta=delta)
+    np.testing.assert_allclose(loss.numpy(), 2.0 * F.smooth_l1_loss(x, y, reduction="none", beta=2.0).numpy())
+    w = t64([1.0, 0.0, 2.0, 0.5], grad=False)
+    assert F.huber_loss(x, y, delta=2.0, weight=w).item() == pytest.approx((0.5 + 8.0 + 3.0) / 4)
+
+
+@pytest.mark.parametrize("loss", ["smooth_l1", "huber"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(data=st.data())
+def test_robust_loss_gradients_match_finite_differences(loss, reduction, data):
+    width = data.draw(st.sampled_from([0.5, 1.0, 2.0]))
+    target = data.draw(tst.tensors(max_dims=2, max_side=3))
+    # the difference keeps away from +-width, where the second derivative jumps
+    d = data.draw(tst.arrays(shape=target.shape, kinks=[-width, width], min_kink_distance=0.05))
+    x = t64(target.numpy() + d)
+    if loss == "smooth_l1":
+        gradcheck(lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction, beta=width), x, target)
+    else:
+        gradcheck(lambda a, b: F.huber_loss(a, b, reduction=reduction, delta=width), x, target)
+
+
+def test_robust_loss_second_derivatives_match_finite_differences():
+    x, y = t64([0.3, -2.0, 1.4]), t64([0.1, 0.2, -0.3])
+    gradgradcheck(lambda a, b: F.smooth_l1_loss(a, b, beta=0.5), x, y)
+    gradgradcheck(lambda a, b: F.huber_loss(a, b, delta=1.5), x, y)
+
+
+def test_kl_div_by_hand():
+    q = np.log([[0.5, 0.5], [0.25, 0.75]])          # input: log-probabilities
+    p = np.array([[0.25, 0.75], [0.0, 1.0]])       # target: probabilities, a zero among them
+    x = t64(q)
+    loss = F.kl_div(x, t64(p, grad=False), reduction="none")
+    # p (log p - q); 0 log 0 = 0
+    expected = [[0.25 * math.log(0.5), 0.75 * math.log(1.5)], [0.0, math.log(4 / 3)]]
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-14, atol=1e-16)
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), -p)
+    total = sum(map(sum, expected))
+    assert F.kl_div(x, t64(p, grad=False), reduction="batchmean").item() == pytest.approx(total / 2)
+    assert F.kl_div(x, t64(p, grad=False), reduction="sum").item() == pytest.approx(total)
+    with pytest.warns(UserWarning, match="batchmean"):
+        assert F.kl_div(x, t64(p, grad=False)).item() == pytest.approx(total / 4)
+    # log-probability targets give the same divergence
+    lp = np.log([[0.25, 0.75], [1e-300, 1.0]])
+    np.testing.assert_allclose(F.kl_div(x, t64(lp, grad=False), reduction="none", log_target=True).numpy(),
+                               expected, rtol=1e-14, atol=1e-290)
+
+
+def test_kl_div_target_gradient_is_log_target_plus_one_minus_input():
+    q, p = np.log([[0.2, 0.8]]), np.array([[0.3, 0.7]])
+    t = t64(p)
+    F.kl_div(t64(q, grad=False), t, reduction="sum").backward()
+    np.testing.assert_allclose(t.grad.numpy(), np.log(p) + 1 - q, rtol=1e-14)
+    # at a zero target the t log t term contributes no gradient: only -input remains
+    t = t64([[0.0, 1.0]])
+    F.kl_div(t64(q, grad=False), t, reduction="sum").backward()
+    np.testing.assert_allclose(t.grad.numpy(), [[-q[0, 0], 1 - q[0, 1]]], rtol=1e-14)
+
+
+@pytest.mark.parametrize("log_target", [False, True])
+@given(data=st.data())
+def test_kl_div_gradients_match_finite_differences(log_target, data):
+    x = data.draw(tst.tensors(min_dims=1, max_dims=2, max_side=3, max_value=0.0, min_value=-4.0))
+    lo, hi = (-4.0, 0.0) if log_target else (0.05, 1.0)
+    t = data.draw(tst.tensors(shape=x.shape, min_value=lo, max_value=hi))
+    reduction = data.draw(st.sampled_from(["sum", "batchmean", "none"]))
+    gradcheck(lambda a, b: F.kl_div(a, b, reduction=reduction, log_target=log_target), x, t)
+
+
+def test_kl_div_second_derivatives_match_finite_differences():
+    x, t = t64(np.log([[0.2, 0.8], [0.6, 0.4]])), t64([[0.5, 0.5], [0.1, 0.9]])
+    gradgradcheck(lambda a, b: F.kl_div(a, b, reduction="batchmean"), x, t)
+    gradgradcheck(lambda a, b: F.kl_div(a, b, reduction="sum", log_target=True), x, t64(np.log(t.numpy())))
+
+
+def test_loss_errors_name_the_problem():
+    z = tg.zeros(2)
+    with pytest.raises(ValueError, match="smooth_l1_loss does not support negative values for beta"):
+        F.smooth_l1_loss(z, z, beta=-1.0)
+    with pytest.raises(ValueError, match="huber_loss does not support non-positive values for delta"):
+        F.huber_loss(z, z, delta=0.0)
+    with pytest.raises(ValueError, match="Weights and input must have the same size"):
+        F.huber_loss(z, z, weight=tg.ones(3))
+    with pytest.raises(ValueError, match="batchmea is not a valid value for reduction"):
+        F.kl_div(z, z, reduction="batchmea")
+    with pytest.raises(ValueError, match="batchmean is not a valid value for reduction"):
+        F.smooth_l1_loss(z, z, reduction="batchmean")
+    with pytest.warns(UserWarning, match="different to the input size"):
+        F.smooth_l1_loss(tg.zeros(2, 3), tg.zeros(3))
+
+
+def test_loss_modules_hold_their_options():
+    x, y = t64([0.5, 3.0]), t64([0.0, 0.0], grad=False)
+    assert nn.SmoothL1Loss(beta=0.5)(x, y).item() == pytest.approx((0.25 + 2.75) / 2)
+    assert nn.HuberLoss(reduction="sum", delta=2.0)(x, y).item() == pytest.approx(0.125 + 4.0)
+    q = t64(np.log([[0.5, 0.5]]))
+    assert nn.KLDivLoss(reduction="batchmean")(q, t64([[0.5, 0.5]])).item() == pytest.approx(0.0)
+    assert nn.KLDivLoss(reduction="batchmean").reduction == "batchmean"
+    with pytest.warns(UserWarning):
+        assert nn.KLDivLoss(reduce=False).reduction == "none"
+
+
+@pytest.mark.parametrize("target", [[1.0, 2.0, 0.0], np.array([1.0, 2.0, 0.0])])
+def test_cross_entropy_with_float_class_indices_says_to_use_long(target):
+    with pytest.raises(ValueError, match=r"integer dtype.*target\.long\(\).*input's shape \(3, 4\)"):
+        F.cross_entropy(tg.zeros(3, 4), tg.tensor(target))
+    with pytest.raises(ValueError, match=r"integer dtype.*target\.long\(\)"):
+        F.nll_loss(tg.zeros(3, 4), tg.tensor(target))
+    # as integers they are fine
+    F.cross_entropy(tg.zeros(3, 4), tg.tensor(target).long())
+
+
+def test_cross_entropy_with_float_targets_of_another_shape_says_what_shapes_fit():
+    with pytest.raises(ValueError, match=r"probabilities.*input's shape \(3, 4\), got \(3, 5\).*"
+                                         r"integers of shape \(3,\)"):
+        F.cross_entropy(tg.zeros(3, 4), tg.zeros(3, 5))

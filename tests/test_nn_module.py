@@ -401,3 +401,123 @@ def test_deepcopy_and_pickle_of_a_module_with_buffers_keep_values_and_devices():
         assert np.array_equal(clone.running_mean.numpy(), [1.0, 2.0, 3.0])
         assert clone.running_mean.device == m.running_mean.device
         assert clone.running_mean.array is not m.running_mean.array
+
+
+# ----------------------------------------------------------------------------- ParameterList / ParameterDict
+
+class Holder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.plist = nn.ParameterList([tg.zeros(3), nn.Parameter(tg.ones(2, 2))])
+        self.pdict = nn.ParameterDict({"scale": tg.ones(1), "shift": tg.zeros(1)})
+
+
+def test_parameter_containers_register_their_parameters_by_name():
+    m = Holder()
+    names = [n for n, _ in m.named_parameters()]
+    assert names == ["lin.weight", "lin.bias", "plist.0", "plist.1", "pdict.scale", "pdict.shift"]
+    assert list(m.state_dict()) == names
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in m.parameters())
+    # a tensor put in becomes a Parameter over the same data
+    t = tg.zeros(2)
+    pl = nn.ParameterList([t])
+    assert isinstance(pl[0], nn.Parameter) and pl[0].array is t.array
+
+
+def test_parameter_list_behaves_like_a_list():
+    pl = nn.ParameterList()
+    pl.append(tg.ones(1))
+    pl.extend([tg.ones(2), tg.ones(3)])
+    pl += [tg.ones(4)]
+    assert len(pl) == 4 and [p.shape for p in pl] == [(1,), (2,), (3,), (4,)]
+    assert pl[-1].shape == (4,) and isinstance(pl[1:3], nn.ParameterList) and len(pl[1:3]) == 2
+    pl[0] = tg.zeros(5)
+    assert isinstance(pl[0], nn.Parameter) and pl[0].shape == (5,)
+    pl.append("not a tensor")          # kept, but not a parameter (as PyTorch)
+    assert pl[4] == "not a tensor" and len(list(pl.parameters())) == 4
+    with pytest.raises(IndexError, match="out of range"):
+        pl[5]
+    with pytest.raises(TypeError, match="extend should be called with an iterable, but got Tensor"):
+        pl.extend(tg.zeros(2))
+    with pytest.raises(RuntimeError, match="should not be called"):
+        pl()
+
+
+def test_parameter_dict_behaves_like_a_dict():
+    pd = nn.ParameterDict({"b": tg.ones(1), "a": tg.ones(2)})
+    assert list(pd) == ["a", "b"]                       # a plain dict is sorted, as PyTorch
+    pd.update(OrderedDict([("z", tg.ones(3)), ("c", tg.ones(4))]))
+    assert list(pd.keys()) == ["a", "b", "z", "c"]      # an OrderedDict keeps its order
+    pd.update([("d", tg.ones(5))])
+    assert "d" in pd and len(pd) == 5 and isinstance(pd["d"], nn.Parameter)
+    assert pd.get("nope", 7) == 7 and pd.pop("d").shape == (5,) and "d" not in pd
+    assert pd.popitem()[0] == "c" and pd.setdefault("e", tg.zeros(1)).shape == (1,)
+    del pd["e"]
+    assert [k for k, _ in pd.items()] == ["a", "b", "z"] and len(list(pd.values())) == 3
+    merged = pd | {"y": tg.ones(1)}
+    assert list(merged) == ["a", "b", "z", "y"] and list(pd) == ["a", "b", "z"]
+    assert pd.copy()["a"] is pd["a"]
+    assert [n for n, _ in pd.named_parameters()] == ["a", "b", "z"]
+    pd.clear()
+    assert len(pd) == 0 and list(pd.parameters()) == []
+
+
+def test_parameter_dict_errors():
+    pd = nn.ParameterDict()
+    with pytest.raises(TypeError, match="not a string"):
+        pd[1] = tg.zeros(1)
+    with pytest.raises(KeyError):
+        pd["missing"]
+    with pytest.raises(TypeError, match="iterable of key/value pairs, but got int"):
+        pd.update(5)
+    with pytest.raises(ValueError, match="element #0 has length 3; 2 is required"):
+        pd.update([("a", tg.zeros(1), 3)])
+    with pytest.raises(KeyError, match="already exists"):
+        pd["forward"] = tg.zeros(1)
+
+
+def test_parameter_containers_train_with_an_optimizer():
+    m = Holder()
+    loss = m.plist[0].sum() * 2 + (m.pdict["scale"] * 3).sum()
+    loss.backward()
+    np.testing.assert_array_equal(m.plist[0].grad.numpy(), [2, 2, 2])
+    np.testing.assert_array_equal(m.pdict["scale"].grad.numpy(), [3])
+    tg.optim.SGD(m.parameters(), lr=0.5).step()
+    np.testing.assert_array_equal(m.plist[0].numpy(), [-1, -1, -1])
+    np.testing.assert_array_equal(m.pdict["scale"].numpy(), [-0.5])
+    m.double()
+    assert m.plist[1].dtype == np.float64 and m.pdict["shift"].dtype == np.float64
+
+
+def test_parameter_container_printouts():
+    pl = nn.ParameterList([tg.zeros(2, 3), tg.zeros(4, dtype=tg.float64)])
+    pl.append(3)
+    assert repr(pl) == ("ParameterList(\n"
+                        "    (0): Parameter containing: [float32 of size 2x3]\n"
+                        "    (1): Parameter containing: [float64 of size 4]\n"
+                        "    (2): Object of type: int\n)")
+    assert repr(nn.ParameterDict({"x": tg.ones(1)})) == \
+        "ParameterDict(  (x): Parameter containing: [float32 of size 1])"
+    assert repr(nn.ParameterList()) == "ParameterList()"
+
+
+# ----------------------------------------------------------------------------- PyTorch parity
+
+def test_parameter_containers_match_pytorch():
+    torch = pytest.importorskip("torch")
+    class Theirs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(2, 2)
+            self.plist = torch.nn.ParameterList([torch.zeros(3), torch.nn.Parameter(torch.ones(2, 2))])
+            self.pdict = torch.nn.ParameterDict({"shift": torch.zeros(1), "scale": torch.ones(1)})
+
+    ours, theirs = Holder(), Theirs()
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    # the printouts differ only in how a dtype is spelled: PyTorch writes torch.float32 in a
+    # ParameterList and torch.FloatTensor in a ParameterDict, we write float32 in both
+    theirs_repr = repr(theirs).replace("torch.FloatTensor", "float32").replace("torch.", "")
+    assert repr(ours).replace("Holder", "Theirs") == theirs_repr

@@ -1,18 +1,24 @@
-"""LayerNorm and BatchNorm1d/2d: outputs against NumPy formulas written here, running statistics
+"""LayerNorm, GroupNorm and BatchNorm1d/2d: outputs against NumPy formulas written here, running statistics
 (updated with the UNBIASED batch variance, normalised with the biased one), eval mode, gradients."""
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import nn
-from tinygrad_rnn.testing import gradcheck, gradgradcheck
+from tinygrad_rnn.testing import gradcheck, gradgradcheck, strategies as tst
 
 rng = np.random.default_rng(99)
 
 
 def t64(*shape, grad=True, loc=0.0, scale=1.0):
     return tg.tensor(rng.normal(loc, scale, size=shape), dtype=tg.float64, requires_grad=grad)
+
+
+def f64(x, grad=True):
+    """An array or nested list as a float64 tensor."""
+    return tg.tensor(np.asarray(x, dtype=np.float64), requires_grad=grad)
 
 
 # ----------------------------------------------------------------------------- LayerNorm
@@ -172,3 +178,74 @@ def test_layer_norm_second_derivatives_match_finite_differences():
 def test_batch_norm_second_derivatives_match_finite_differences():
     x, w = t64(4, 3), t64(3)
     gradgradcheck(lambda x, w: F.batch_norm(x, None, None, w, None, training=True), x, w)
+
+
+# ----------------------------------------------------------------------------- GroupNorm
+
+def ref_group_norm(x, g, w=None, b=None, eps=1e-5):
+    n, c = x.shape[:2]
+    grouped = x.reshape(n, g, c // g * int(np.prod(x.shape[2:])))
+    mean = grouped.mean(-1, keepdims=True)
+    var = ((grouped - mean) ** 2).mean(-1, keepdims=True)
+    out = ((grouped - mean) / np.sqrt(var + eps)).reshape(x.shape)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    if w is not None:
+        out = out * w.reshape(shape)
+    if b is not None:
+        out = out + b.reshape(shape)
+    return out
+
+
+def test_group_norm_by_hand():
+    # one group of [1, 2, 3, 4]: mean 5/2, variance 5/4
+    out = F.group_norm(f64([[[1.0, 2.0], [3.0, 4.0]]], grad=False), 1, eps=0.0)
+    np.testing.assert_allclose(out.numpy(), [[[-1.5, -0.5], [0.5, 1.5]]] / np.sqrt(1.25), rtol=1e-15)
+    # two groups of one channel each: each channel alone
+    out = F.group_norm(f64([[[1.0, 3.0], [10.0, 30.0]]], grad=False), 2, eps=0.0)
+    np.testing.assert_allclose(out.numpy(), [[[-1.0, 1.0], [-1.0, 1.0]]])
+
+
+@pytest.mark.parametrize("shape, groups", [((2, 6, 3, 2), 3), ((3, 4), 2), ((2, 4, 5), 1), ((2, 4, 5), 4),
+                                           ((0, 4, 2), 2)])
+def test_group_norm_matches_the_formula(shape, groups, device):
+    x, w, b = rng.normal(1, 2, size=shape), rng.normal(size=shape[1]), rng.normal(size=shape[1])
+    m = nn.GroupNorm(groups, shape[1]).double().to(device)
+    m.load_state_dict({"weight": w, "bias": b})
+    out = m(tg.tensor(x, device=device))
+    np.testing.assert_allclose(out.numpy(), ref_group_norm(x, groups, w, b), rtol=1e-12, atol=1e-13)
+
+
+@given(data=st.data())
+def test_group_norm_gradients_match_finite_differences(data):
+    groups = data.draw(st.integers(1, 3))
+    c = groups * data.draw(st.integers(1, 2))
+    shape = (data.draw(st.integers(1, 2)), c) + data.draw(tst.shapes(1, 2, 2, 3))
+    # distinct values: a group of (nearly) equal values has variance ~ 0, the eps regime; up to
+    # 2 * 6 * 3 * 3 = 108 values, so the gap must let 108 fit into [-2, 2] (0.05 let only 80)
+    x = data.draw(tst.tensors(shape, min_value=-2.0, max_value=2.0, min_gap=0.03))
+    w, b = f64(rng.normal(size=c)), f64(rng.normal(size=c))
+    gradcheck(lambda a, w, b: F.group_norm(a, groups, w, b), x, w, b)
+
+
+def test_group_norm_second_derivatives_match_finite_differences():
+    gradgradcheck(lambda a, w: F.group_norm(a, 2, w), f64(rng.normal(size=(2, 4, 2))),
+                  f64(rng.normal(size=4)))
+
+
+def test_group_norm_module_parameters_and_errors():
+    m = nn.GroupNorm(2, 6)
+    assert [(n, p.shape) for n, p in m.named_parameters()] == [("weight", (6,)), ("bias", (6,))]
+    np.testing.assert_array_equal(m.weight.numpy(), np.ones(6))
+    np.testing.assert_array_equal(m.bias.numpy(), np.zeros(6))
+    assert list(nn.GroupNorm(2, 6, affine=False).state_dict()) == []
+    assert list(nn.GroupNorm(2, 6, bias=False).state_dict()) == ["weight"]
+    assert repr(m) == "GroupNorm(2, 6, eps=1e-05, affine=True, bias=True)"
+    with pytest.raises(ValueError, match=r"num_channels \(6\) must be divisible by num_groups \(4\)"):
+        nn.GroupNorm(4, 6)
+    with pytest.raises(ValueError, match=r"divisible by num_groups, but got input of shape \(2, 6, 4\) and "
+                                         r"num_groups=4"):
+        F.group_norm(tg.zeros(2, 6, 4), 4)
+    with pytest.raises(ValueError, match=r"weight of shape \(5,\) and input of shape \(2, 6, 4\)"):
+        F.group_norm(tg.zeros(2, 6, 4), 3, tg.ones(5))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        F.group_norm(tg.zeros(6), 3)

@@ -1,6 +1,7 @@
 """Cross-checks against PyTorch (skipped when it is not installed): the same weights, copied by
 name through state_dict, give the same outputs, gradients, running statistics and printouts."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -230,3 +231,188 @@ def test_fans_match_pytorch(shape):
                                          ("leaky_relu", 0.3), ("selu", None), ("conv1d", None)])
 def test_gains_match_pytorch(name, param):
     assert nn.init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
+
+
+# ----------------------------------------------------------------------------- activations, distances, robust losses, GroupNorm
+
+def f64(x, grad=True):
+    """An array or nested list as a float64 tensor."""
+    return tg.tensor(np.asarray(x, dtype=np.float64), requires_grad=grad)
+
+
+# the grid of test_nn_layers.py's activation tests (every kink and both sides of it), and more
+GRID = np.array([-9.0, -6.5, -3.0, -2.999, -1.0, -0.999, -0.5, 0.0, 1e-3, 0.5, 0.9, 1.0, 1.001, 2.5,
+                 3.0, 3.001, 5.0, 6.0, 6.001, 8.0])
+KINKY = np.concatenate([GRID, rng.normal(0, 4, size=20)])
+
+
+@pytest.mark.parametrize("name, kwargs", [("silu", {}), ("mish", {}), ("hardtanh", {}),
+                                          ("hardtanh", {"min_val": -2.0, "max_val": 3.0}), ("relu6", {}),
+                                          ("hardsigmoid", {}), ("hardswish", {}), ("selu", {}),
+                                          ("celu", {}), ("celu", {"alpha": 0.5}), ("celu", {"alpha": -2.0}),
+                                          ("softsign", {}), ("tanhshrink", {}), ("logsigmoid", {}),
+                                          ("threshold", {"threshold": 0.5, "value": -7.0}),
+                                          ("threshold", {"threshold": 3.0, "value": 3.0})])
+def test_activations_match_pytorch_values_and_gradients(name, kwargs):
+    ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
+    g = rng.normal(size=KINKY.shape)
+    a, b = f64(KINKY), torch.tensor(KINKY, requires_grad=True)
+    ya, yb = ours(a, **kwargs), theirs(b, **kwargs)
+    ya.backward(tg.tensor(g))
+    yb.backward(torch.tensor(g))
+    np.testing.assert_allclose(ya.numpy(), yb.detach().numpy(), rtol=1e-13, atol=1e-15)
+    # PyTorch's hardsigmoid backward multiplies by 1/6 rounded to float32 (0.16666667163...) even
+    # in float64; ours uses 1/6 (checked exactly above). That rounding is 3e-8 relative.
+    rtol = 1e-7 if name == "hardsigmoid" else 1e-13
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=1e-15)
+    # and float32 agrees to float32 rounding
+    a32, b32 = tg.tensor(KINKY, dtype=tg.float32), torch.tensor(KINKY, dtype=torch.float32)
+    np.testing.assert_allclose(ours(a32, **kwargs).numpy(), theirs(b32, **kwargs).numpy(), rtol=2e-6,
+                               atol=1e-6)
+
+
+def _parity(ours, theirs, arrays, rtol=1e-12, atol=1e-14):
+    a = [f64(x) for x in arrays]
+    b = [torch.tensor(x, requires_grad=True) for x in arrays]
+    ya, yb = ours(*a), theirs(*b)
+    g = rng.normal(size=yb.shape)
+    ya.backward(tg.tensor(g))
+    yb.backward(torch.tensor(g))
+    np.testing.assert_allclose(ya.numpy(), yb.detach().numpy(), rtol=rtol, atol=atol)
+    for p, q in zip(a, b):
+        if q.grad is None:              # PyTorch: no gradient at all for p = 0
+            assert p.grad is None
+            continue
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5, math.inf, -math.inf, 0.0, -1.0])
+def test_norms_and_distances_match_pytorch(p):
+    TF = torch.nn.functional
+    x = rng.normal(size=(4, 5))
+    if not 0 < p < 1:           # (zero entries with 0 < p < 1: see the next test)
+        x[2] = 0.0              # a zero vector: the eps floor (and zero entries along dim 0)
+        x[3, :2] = 0.0          # zero entries: |x| kinks, infinite |x|^p for p < 0
+    y = rng.normal(size=(4, 5))
+    _parity(lambda t: F.normalize(t, p), lambda t: TF.normalize(t, p), [x])
+    _parity(lambda t: F.normalize(t, p, 0, 1e-3), lambda t: TF.normalize(t, p, 0, 1e-3), [x])
+    _parity(lambda a, b: F.pairwise_distance(a, b, p), lambda a, b: TF.pairwise_distance(a, b, p),
+            [x, y])
+    _parity(lambda a, b: F.pairwise_distance(a, b, p, 1e-3, True),
+            lambda a, b: TF.pairwise_distance(a, b, p, 1e-3, True), [x, y[0]])
+
+
+def test_cosine_similarity_matches_pytorch_also_below_eps():
+    TF = torch.nn.functional
+    x1, x2 = rng.normal(size=(5, 4)), rng.normal(size=(4,))
+    x1[0] = 0.0        # zero vector
+    x1[1] *= 1e-10     # norm below eps: the floor sets the value, the norm the gradient
+    _parity(lambda a, b: F.cosine_similarity(a, b, -1), lambda a, b: TF.cosine_similarity(a, b, -1),
+            [x1, x2], rtol=1e-12, atol=0)
+    _parity(lambda a, b: F.cosine_similarity(a, b), lambda a, b: TF.cosine_similarity(a, b),
+            [rng.normal(size=(2, 1, 3)), rng.normal(size=(2, 4, 3))])
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_losses_match_pytorch(reduction):
+    TF = torch.nn.functional
+    x = rng.normal(size=(4, 5))
+    t = rng.normal(size=(4, 5))
+    t[0] = x[0] - [1.0, -1.0, 0.5, -0.5, 2.0]       # differences at the kinks for width 1 and 0.5
+    for beta in (1.0, 0.5, 0.0):
+        _parity(lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction, beta=beta),
+                lambda a, b: TF.smooth_l1_loss(a, b, reduction=reduction, beta=beta), [x, t])
+    for delta in (1.0, 0.5, 2.0):
+        _parity(lambda a, b: F.huber_loss(a, b, reduction=reduction, delta=delta),
+                lambda a, b: TF.huber_loss(a, b, reduction=reduction, delta=delta), [x, t])
+    w = rng.uniform(size=(4, 5))
+    _parity(lambda a, b: F.huber_loss(a, b, reduction=reduction, weight=tg.tensor(w)),
+            lambda a, b: TF.huber_loss(a, b, reduction=reduction, weight=torch.tensor(w)), [x, t])
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum", "batchmean"])
+def test_kl_div_matches_pytorch(reduction):
+    TF = torch.nn.functional
+    q = np.log(rng.dirichlet(np.ones(5), size=4))
+    p = rng.dirichlet(np.ones(5), size=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # reduction="mean" warns in both
+        _parity(lambda a, b: F.kl_div(a, b, reduction=reduction),
+                lambda a, b: TF.kl_div(a, b, reduction=reduction), [q, p])
+        _parity(lambda a, b: F.kl_div(a, b, reduction=reduction, log_target=True),
+                lambda a, b: TF.kl_div(a, b, reduction=reduction, log_target=True), [q, np.log(p)])
+        p[0, 0] = 0.0   # a zero target: same value and input gradient (the target's differs, see docs)
+        _parity(lambda a: F.kl_div(a, tg.tensor(p), reduction=reduction),
+                lambda a: TF.kl_div(a, torch.tensor(p), reduction=reduction), [q])
+
+
+def test_functions_match_pytorch():
+    TF = torch.nn.functional
+    x = rng.normal(size=(3, 6, 2))
+    _parity(lambda t: F.glu(t, 1), lambda t: TF.glu(t, 1), [x])
+    _parity(lambda t: F.softmin(t, 2), lambda t: TF.softmin(t, 2), [x])
+    _parity(lambda t, w, b: F.group_norm(t, 3, w, b), lambda t, w, b: TF.group_norm(t, 3, w, b),
+            [x, rng.normal(size=6), rng.normal(size=6)])
+
+
+MODULES = [
+    (lambda m: m.SiLU(), (3, 4)), (lambda m: m.Mish(), (3, 4)),
+    (lambda m: m.Hardtanh(-2.0, 3.0), (3, 4)), (lambda m: m.ReLU6(), (3, 4)),
+    (lambda m: m.Hardsigmoid(), (3, 4)), (lambda m: m.Hardswish(), (3, 4)), (lambda m: m.SELU(), (3, 4)),
+    (lambda m: m.CELU(0.5), (3, 4)), (lambda m: m.Softsign(), (3, 4)), (lambda m: m.Tanhshrink(), (3, 4)),
+    (lambda m: m.Threshold(0.1, 20.0), (3, 4)), (lambda m: m.LogSigmoid(), (3, 4)),
+    (lambda m: m.Softmin(1), (3, 4)), (lambda m: m.GLU(1), (3, 4)),
+    (lambda m: m.GroupNorm(2, 4), (3, 4, 5)), (lambda m: m.GroupNorm(3, 6, affine=False), (2, 6, 2, 2)),
+    (lambda m: m.GroupNorm(2, 4, eps=1e-3, bias=False), (2, 4)),
+    (lambda m: m.Unflatten(1, (2, 2)), (3, 4)), (lambda m: m.Unflatten(-1, [2, -1]), (3, 4)),
+]
+
+
+@pytest.mark.parametrize("make, shape", MODULES, ids=[f"{i}" for i in range(len(MODULES))])
+def test_modules_match_pytorch(make, shape):
+    ours, theirs = make(nn), make(torch.nn)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.uniform_(-1, 1)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    assert repr(ours) == repr(theirs)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    ours.double(), theirs.double()
+    x = rng.normal(0, 3, size=shape)
+    a, b = f64(x), torch.tensor(x, requires_grad=True)
+    ya, yb = ours(a), theirs(b)
+    g = rng.normal(size=yb.shape)
+    ya.backward(tg.tensor(g))
+    yb.backward(torch.tensor(g))
+    rtol = 1e-7 if isinstance(ours, nn.Hardsigmoid) else 1e-12   # see the activation parity test
+    np.testing.assert_allclose(ya.numpy(), yb.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=1e-14)
+    for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_module_printouts_with_options_match_pytorch():
+    for make in [lambda m: m.SiLU(True), lambda m: m.Mish(True), lambda m: m.Hardtanh(-2, 3, True),
+                 lambda m: m.ReLU6(True), lambda m: m.Hardsigmoid(True), lambda m: m.Hardswish(True),
+                 lambda m: m.SELU(True), lambda m: m.CELU(0.5, True), lambda m: m.Threshold(0.1, 2, True),
+                 lambda m: m.Softmin(), lambda m: m.GLU(), lambda m: m.CosineSimilarity(0, 1e-3),
+                 lambda m: m.PairwiseDistance(1, 1e-3, True), lambda m: m.GroupNorm(2, 4, 1e-3, False),
+                 lambda m: m.SmoothL1Loss(beta=0.5), lambda m: m.HuberLoss(delta=2.0),
+                 lambda m: m.KLDivLoss(log_target=True), lambda m: m.Unflatten(-1, [2, 3])]:
+        assert repr(make(nn)) == repr(make(torch.nn))
+
+
+TWO_INPUT_MODULES = [
+    lambda m: m.SmoothL1Loss(beta=0.5), lambda m: m.HuberLoss(delta=2.0),
+    lambda m: m.KLDivLoss(reduction="batchmean"), lambda m: m.KLDivLoss(reduction="sum", log_target=True),
+    lambda m: m.CosineSimilarity(dim=1), lambda m: m.PairwiseDistance(p=1.0, keepdim=True),
+]
+
+
+@pytest.mark.parametrize("make", TWO_INPUT_MODULES, ids=[f"{i}" for i in range(len(TWO_INPUT_MODULES))])
+def test_two_input_modules_match_pytorch(make):
+    ours, theirs = make(nn), make(torch.nn)
+    assert repr(ours) == repr(theirs)
+    x1, x2 = -np.abs(rng.normal(size=(3, 4))), rng.uniform(0.1, 1, size=(3, 4))
+    _parity(ours, theirs, [x1, x2])

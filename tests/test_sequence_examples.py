@@ -1,4 +1,4 @@
-"""The sequence-structure examples (issue 10) run in --quick mode and do what their docstrings
+"""The sequence-structure examples run in --quick mode and do what their docstrings
 promise at that scale; their helpers are checked against values worked out by hand; the code
 excerpts of docs/rnn.md still match the library.
 

@@ -12,6 +12,11 @@ from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inferenc
                        set_grad_enabled)
 from .backend import Device, device, get_default_device, set_default_device
 from .creation import arange, eye, full, full_like, linspace, ones, ones_like, tensor, zeros, zeros_like
+from .functions import (abs, amax, amin, arccos, arcsin, arctan, arctan2, argmax, argmin,
+                        atan2, clamp, clip, cos, erf, exp, fix, flatten, floor_divide, fmod, hypot,
+                        log, log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum,
+                        moveaxis, numel, permute, relu, remainder, reshape, sigmoid, sign, sin,
+                        softmax, sqrt, squeeze, std, sum, swapdims, tanh, transpose, unsqueeze, var)
 from .ops import cat, chunk, erf_array as _erf_array, pad, split, stack, where  # noqa: F401
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, rand,
                      randint, randn, randperm, set_rng_state)
@@ -45,23 +50,6 @@ int16 = _np.dtype(_np.int16)
 int32 = int = _np.dtype(_np.int32)
 int64 = long = _np.dtype(_np.int64)
 bool = _np.dtype(_np.bool_)
-
-
-def _unary(name):
-    def fn(x, *args, **kwargs):
-        return getattr(x, name)(*args, **kwargs)
-    fn.__name__ = name
-    fn.__doc__ = f"``tinygrad_rnn.{name}(x, ...)`` is ``x.{name}(...)``."
-    return fn
-
-
-for _name in ("exp log sqrt abs sign sin cos tanh sigmoid relu erf clamp maximum minimum sum mean var "
-              "std max min amax amin argmax argmin logsumexp softmax log_softmax reshape flatten permute "
-              "transpose squeeze unsqueeze matmul").split() + (
-              "fmod remainder floor_divide atan2 arctan2 hypot clip fix arcsin arccos arctan moveaxis "
-              "swapdims numel").split():
-    globals()[_name] = _unary(_name)
-del _name
 
 from . import data, datasets  # noqa: E402
 from .serialization import load, save  # noqa: E402

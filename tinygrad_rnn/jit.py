@@ -413,7 +413,7 @@ class Recorder:
             stand_ins = [self.traced(s.array) if isinstance(s, (T, autograd._SavedOutput))
                          else self.traced(s) for s in saved]
             if not node.array_backward:     # a backward written with Tensor ops: Tensors of them
-                stand_ins = [T._make(s, node._device) if type(s) is Traced else s for s in stand_ins]
+                stand_ins = [T.wrap(s, node._device) if type(s) is Traced else s for s in stand_ins]
             node._saved = stand_ins
             node._versions = ()
             got = bpass.call_backward(node, grads)
@@ -496,7 +496,7 @@ class Recorder:
         """A gradient handed out as a Tensor (``autograd.grad``'s answer)."""
         if isinstance(g, Function._tensor_cls):     # a recorded backward pass: already one
             return g
-        return Function._tensor_cls._make(g.value if type(g) is Traced else g, dev)
+        return Function._tensor_cls.wrap(g.value if type(g) is Traced else g, dev)
 
     def tensor_ref(self, t):
         i = self.inputs.get(id(t))
@@ -928,9 +928,9 @@ def _backward(ctx, grads):
     else:                                   # a backward written with Tensor ops
         T = Function._tensor_cls
         dev = backend.device_of(next(g for g in grads if g is not None))
-        ctx._saved = [T._make(s, dev) if backend.is_array(s) else s for s in ctx._saved]
+        ctx._saved = [T.wrap(s, dev) if backend.is_array(s) else s for s in ctx._saved]
         with autograd.no_grad():
-            got = ctx.backward(ctx, *(T._make(g, dev) if g is not None else None for g in grads))
+            got = ctx.backward(ctx, *(T.wrap(g, dev) if g is not None else None for g in grads))
     got = got if type(got) is tuple else (got,)
     return tuple(g.array if isinstance(g, Function._tensor_cls) else g for g in got)
 
@@ -963,7 +963,7 @@ class _IntsFirst:
 
 
 def _tensor(array, device, requires_grad):
-    return Function._tensor_cls._make(array, device, requires_grad)
+    return Function._tensor_cls.wrap(array, device, requires_grad)
 
 
 def _same(a, b):
@@ -993,12 +993,12 @@ def _returned(array, info):
     device, requires_grad = info
     T = Function._tensor_cls
     if not requires_grad:
-        return T._make(array, device)
+        return T.wrap(array, device)
     # as in eager mode after backward: requires grad, and its graph is gone
     node = _Spent.__new__(_Spent)
     node._saved, node._edges, node._generation = None, (), 1
     node._out_meta, node._outputs = ((array.shape, array.dtype),), (autograd._dead_ref,)
-    return T._make(array, device, True, node, 0)
+    return T.wrap(array, device, True, node, 0)
 
 
 class _Spent(Function):

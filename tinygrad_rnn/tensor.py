@@ -3,9 +3,18 @@
 A Tensor holds ``array`` (the backend array: NumPy or CuPy), ``grad`` (a Tensor or None),
 ``requires_grad``, and ``grad_fn``, the graph node (a ``Function`` call) that produced it; leaves
 have ``grad_fn=None``. ``data`` is PyTorch's ``.data``: the same values as a Tensor without history.
-The library itself computes on ``.array``.
-Every operator here is one line that calls a ``Function`` from ``tinygrad_rnn.ops``: read the op
-there to see its forward and its gradient side by side.
+The library itself computes on ``.array``; ``Tensor.wrap(array, device)`` makes a Tensor around an
+array that is already on its device.
+
+This file holds the Tensor's state: construction, autograd (``requires_grad``, ``grad_fn``,
+``backward``, hooks, version counters), facts about the array, devices and dtypes. Its methods that
+compute live in four base classes, one file each, every method one call into ``tinygrad_rnn.ops``
+(read the op there to see its forward and its gradient side by side):
+
+* ``tensor_math.py``: operators with PyTorch's type promotion, elementwise functions, products;
+* ``tensor_shape.py``: reshape, permute, expand, split, ..., ``x[index]``, gather, scatter;
+* ``tensor_reduce.py``: sum, mean, max, softmax, cumsum, sort, ...;
+* ``tensor_inplace.py``: ``add_``, ``x[i] = v``, ``copy_``, ... and the history they rewrite.
 """
 from __future__ import annotations
 
@@ -14,9 +23,12 @@ import weakref
 
 import numpy as np
 
-from . import autograd, backend, dtypes
-from .autograd import (Function, OpError, OpIndexError, Version, enable_grad, is_grad_enabled,
-                       no_grad, run_backward)
+from . import autograd, backend, dtypes, tensor_inplace, tensor_math, tensor_reduce, tensor_shape
+from .autograd import Function, OpIndexError, Version, run_backward
+from .tensor_inplace import InplaceMethods
+from .tensor_math import MathMethods
+from .tensor_reduce import ReduceMethods
+from .tensor_shape import ShapeMethods
 
 
 def as_dtype(dtype, op="Tensor"):
@@ -77,11 +89,6 @@ def _is_size(x):
     return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
 
 
-def _scalar(x):
-    """NumPy scalars become Python scalars, so they do not upcast float32 tensors."""
-    return x.item() if isinstance(x, np.generic) else x
-
-
 class _HookHandle:
     def __init__(self, hooks, key):
         self._hooks, self._key = hooks, key
@@ -90,7 +97,7 @@ class _HookHandle:
         self._hooks.pop(self._key, None)
 
 
-class Tensor:
+class Tensor(MathMethods, ShapeMethods, ReduceMethods, InplaceMethods):
     """An n-dimensional array that can record the operations applied to it and differentiate them.
 
     ``Tensor(data)`` is PyTorch's legacy constructor ``torch.Tensor``: ``data`` (a nested list or a
@@ -168,15 +175,32 @@ class Tensor:
             self.requires_grad = True
 
     @classmethod
-    def _make(cls, data, device, requires_grad=False, grad_fn=None, index=0):
-        """Wrap an array already on ``device`` without any checks (the fast path ops use)."""
+    def wrap(cls, array, device, requires_grad=False, grad_fn=None, index=0):
+        """A Tensor around ``array``, a NumPy or CuPy array of a supported dtype that is already on
+        ``device`` (a ``Device``): no copy and no checks, the fast way for library code, custom
+        ops and the engine to hand back arrays they computed. ``Tensor.wrap(a, x.device)`` shares
+        ``a``'s memory and starts a fresh version counter. ``grad_fn`` and ``index`` (which of the
+        node's outputs this is) attach it to a graph node; that is the engine's business."""
         t = object.__new__(cls)
-        t.array, t.device, t._requires_grad, t._grad_fn, t._out_index = data, device, requires_grad, grad_fn, index
+        t.array, t.device, t._requires_grad, t._grad_fn, t._out_index = array, device, requires_grad, grad_fn, index
         t._grad = t._hooks = t._vc = t._base = t._post_hooks = None
         t._retains_grad = False
         return t
 
+    _make = wrap    # the engine's spelling (autograd.py)
+
     # ------------------------------------------------------------------ autograd state
+    @property
+    def grad(self):
+        """The gradient backward added up for this tensor (a Tensor, or None)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+        if autograd.recorder is not None:       # tg.jit: ``p.grad = None`` is replayed too
+            autograd.recorder.set_grad(self, value)
+
     @property
     def requires_grad(self) -> bool:
         if self._base is not None and self._view_epoch != self._vc.rebase:
@@ -213,17 +237,6 @@ class Tensor:
             node._retains = True
 
     @property
-    def grad(self):
-        """The gradient backward added up for this tensor (a Tensor, or None)."""
-        return self._grad
-
-    @grad.setter
-    def grad(self, value):
-        self._grad = value
-        if autograd.recorder is not None:       # tg.jit: ``p.grad = None`` is replayed too
-            autograd.recorder.set_grad(self, value)
-
-    @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
@@ -235,7 +248,7 @@ class Tensor:
         (``p.data.add_(g, alpha=-lr)``) are invisible to autograd's in-place checks, so a graph that
         saved this tensor silently uses the new values, as in PyTorch. Prefer ``detach()`` or
         ``with no_grad():`` in new code. The raw NumPy/CuPy array is ``.array``."""
-        return Tensor._make(self.array, self.device)
+        return Tensor.wrap(self.array, self.device)
 
     @data.setter
     def data(self, value):
@@ -254,7 +267,7 @@ class Tensor:
     def detach(self):
         """The same data with no history: gradients stop here (the tool truncated BPTT needs).
         It shares memory and the version counter with ``self``, as in PyTorch."""
-        t = Tensor._make(self.array, self.device)
+        t = Tensor.wrap(self.array, self.device)
         t._vc = self._counter()
         return t
 
@@ -271,10 +284,14 @@ class Tensor:
             c = self._vc = Version()
         return c
 
-    def _mark_changed(self):
-        """Count a change made through ``.array`` by library code (optimizer steps, init,
-        load_state_dict), so graphs that saved this tensor refuse the new values."""
+    def bump_version(self):
+        """Count one in-place change made by writing into ``.array`` directly (as optimizer steps,
+        ``nn.init`` and ``load_state_dict`` do), so that a graph which saved this tensor, or a
+        view or ``detach()`` of it, refuses the new values in backward. Ops such as ``add_`` and
+        ``x[i] = v`` count their changes themselves."""
         self._counter().value += 1
+
+    _mark_changed = bump_version    # the engine's spelling (autograd.py)
 
     @property
     def _version(self) -> int:
@@ -330,7 +347,7 @@ class Tensor:
             if self.array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs; "
                                    f"this output has shape {self.shape}: pass gradient=")
-            return Tensor._make(self.device.xp.ones(self.array.shape, self.array.dtype), self.device)
+            return Tensor.wrap(self.device.xp.ones(self.array.shape, self.array.dtype), self.device)
         g = gradient if isinstance(gradient, Tensor) else \
             Tensor._from_data(gradient, dtype=self.dtype, device=self.device)
         if g.shape != self.shape:
@@ -513,538 +530,9 @@ class Tensor:
 
     def contiguous(self):
         return self if self.array.flags.c_contiguous else ops.Clone.apply(self)
-
-    # ------------------------------------------------------------------ in-place
-    # Outside the graph an in-place op writes into this tensor's memory and bumps its version. In
-    # the graph (grad mode on and this tensor or the other operand requires grad) it is recorded:
-    # the result is computed by the same Functions as the out-of-place op, written into this
-    # tensor's memory, and this tensor takes over the result's history. Saved tensors remember
-    # their version, so backward refuses to use a value that was changed after it was saved.
-
-    def _operand(self, op, other):
-        if isinstance(other, Tensor):
-            if other.device != self.device:
-                raise OpError(f"{op}: expected all tensors on one device, got {self.device} and "
-                              f"{other.device}")
-            return other
-        if isinstance(other, np.ndarray) or backend.is_array(other):   # arrays: copied to our device
-            return Tensor._from_data(other, device=self.device)
-        return _scalar(other)
-
-    def _check_inplace(self, op, record):
-        if self._requires_grad and self._grad_fn is None and is_grad_enabled():
-            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place "
-                               "operation. Wrap parameter updates in `with no_grad():` as optimizers "
-                               "do, or change a .clone() of it.")
-        base = self._base
-        # a view whose base requires grad, also one taken in no_grad mode or before requires_grad_
-        # was set: changing it would change the base behind the graph's back
-        if base is not None and (record or base._requires_grad and is_grad_enabled()):
-            if base._requires_grad and base.grad_fn is None:
-                raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used "
-                                   "in an in-place operation. Wrap the change in `with no_grad():`, "
-                                   "or change a .clone() of the view.")
-            if not record:
-                raise RuntimeError(f"{op}: A view was created in no_grad mode and is being modified "
-                                   "inplace with grad mode enabled. Take the view with grad mode on, "
-                                   "or make the change inside `with no_grad():`.")
-            raise RuntimeError(f"{op}: changing a view of a tensor that is part of the graph in place "
-                               "is not supported; index the base tensor in one step "
-                               "(x[i, j] = v rather than x[i][j] = v) or change a .clone() of the view.")
-
-    def _write(self, op, array):
-        """Copy ``array`` into this tensor's memory (PyTorch's casting rule) and bump its version."""
-        if array.dtype != self.array.dtype and not dtypes.can_cast(array.dtype, self.array.dtype):
-            raise RuntimeError(f"{op}: result type {dtypes.torch_name(array.dtype)} can't be cast to "
-                               f"the desired output type {dtypes.torch_name(self.array.dtype)}")
-        self.array[...] = array
-        self._counter().value += 1
-        if autograd.recorder is not None:
-            autograd.recorder.write(self, array)
-
-    def _take_history(self, out):
-        """After a recorded in-place op: this tensor becomes output ``out`` of its node. Views
-        taken before now have a stale history (``rebase``), which they rebuild on first use."""
-        c = self._counter()
-        c.value += 1
-        c.rebase += 1
-        self._adopt(out)
-        node = out._grad_fn
-        if out._vc is not None and node is not None:   # the node saved its output: follow this
-            node._versions = [(j, c, c.value) if v is out._vc else (j, v, n)   # tensor's counter
-                              for j, v, n in node._versions]
-
-    def _adopt(self, out):
-        """Take over the history of ``out``, a tensor of the same values: this tensor becomes that
-        output of out's node, and the node that made its old value no longer produces it."""
-        prev = self._grad_fn
-        if prev is not None:
-            prev_outs = list(prev._outputs)
-            prev_outs[self._out_index] = _dead_ref
-            prev._outputs = tuple(prev_outs)
-        node, i = out._grad_fn, out._out_index
-        self._grad_fn, self._out_index, self._requires_grad = node, i, out._requires_grad
-        if node is not None:
-            if self._retains_grad:
-                node._retains = True
-            outs = list(node._outputs)
-            outs[i] = weakref.ref(self)
-            node._outputs = tuple(outs)
-
-    def _refresh_view(self, op):
-        """Rebuild the history of a view taken before a recorded in-place op on its base: replay
-        the view ops that made it on the base's new value, as PyTorch regenerates a view's history
-        (``b = zeros(3); v = b[:2]; b.add_(w)`` makes ``v`` the differentiable ``b[:2]`` of the new
-        ``b``). Views that cannot be rebuilt raise, naming ``op``, the operation that used them."""
-        steps = self._view_ops
-        if type(steps) is str:          # the reason it cannot be rebuilt
-            raise RuntimeError(f"{op}: {steps}")
-        t = self._base
-        with enable_grad():             # the history exists whatever the mode it is first read in
-            for cls, args, kwargs in steps:
-                t = cls.apply(t, *args, **kwargs)
-        self._view_epoch = self._vc.rebase
-        self._adopt(t)
-
-    def _inplace_op(self, op, fn, *others, saves_self=False):
-        """Change this tensor in place to ``fn(self, *others)``, computed with Tensor ops.
-
-        ``saves_self``: the op keeps its first input for backward (mul_, div_, clamp_), so when
-        recorded it computes on a copy of the old values, which backward still needs.
-        """
-        others = tuple(self._operand(op, o) for o in others)
-        record = is_grad_enabled() and (self.requires_grad or any(
-            isinstance(o, Tensor) and o.requires_grad for o in others))
-        self._check_inplace(op, record)
-        if not record:
-            with no_grad():
-                out = fn(self, *others)
-            self._write(op, out.array)
-            return self
-        old = Tensor._make(self.array.copy() if saves_self else self.array, self.device,
-                           self._requires_grad, self._grad_fn, self._out_index)
-        if not saves_self:
-            old._vc = self._counter()
-        out = fn(old, *others)
-        if out.dtype != self.dtype:
-            if not dtypes.can_cast(out.dtype, self.dtype):
-                self._write(op, out.array)            # raises PyTorch's casting error
-            out = out.to(self.dtype)
-        self.array[...] = out.array
-        self._take_history(out)
-        return self
-
-    def __iadd__(self, other): return self.add_(other)
-    def __isub__(self, other): return self.sub_(other)
-    def __imul__(self, other): return self.mul_(other)
-    def __itruediv__(self, other): return self.div_(other)
-
-    def add_(self, other, alpha=1):
-        return self._inplace_op("add_", lambda s, o: s + (o * alpha if alpha != 1 else o), other)
-
-    def sub_(self, other, alpha=1):
-        return self._inplace_op("sub_", lambda s, o: s - (o * alpha if alpha != 1 else o), other)
-
-    def mul_(self, other):
-        return self._inplace_op("mul_", lambda s, o: s * o, other, saves_self=_needs_grad(other))
-
-    def div_(self, other):
-        return self._inplace_op("div_", lambda s, o: s / o, other, saves_self=_needs_grad(other))
-
-    def clamp_(self, min=None, max=None):
-        return self._inplace_op("clamp_", lambda s: s.clamp(min, max), saves_self=True)
-
-    clip_ = clamp_
-
-    def copy_(self, src, non_blocking=False):
-        """Copy ``src`` (broadcast to this shape; from any device) into this tensor."""
-        if isinstance(src, Tensor) and src.device != self.device:
-            src = src.to(self.device)
-        return self._inplace_op("copy_", _replaced_by, src)
-
-    def fill_(self, value):
-        return self._inplace_op("fill_", _replaced_by, value)
-
-    def zero_(self):
-        return self._inplace_op("zero_", _replaced_by, 0)
-
-    def __setitem__(self, index, value):
-        """``x[index] = value``; recorded in the graph when ``value`` or ``x`` requires grad."""
-        idx = ops.raw_index(index, self)
-        value = self._operand("setitem", value)
-        record = is_grad_enabled() and (self.requires_grad or (
-            isinstance(value, Tensor) and value.requires_grad))
-        self._check_inplace("setitem", record)
-        if isinstance(value, Tensor) and value.dtype != self.dtype:
-            value = value.to(self.dtype)             # index assignment casts, as in PyTorch
-        if not record:
-            target, i = ops.shape.index_target(self.array, idx)
-            target[i] = value.array if isinstance(value, Tensor) else value
-            self._counter().value += 1
-            if autograd.recorder is not None:
-                autograd.recorder.write(self, value.array if isinstance(value, Tensor) else value, idx)
-            return
-        old = Tensor._make(self.array, self.device, self._requires_grad, self._grad_fn, self._out_index)
-        self._take_history(ops.IndexPut.apply(old, value, idx))
-
-    # ------------------------------------------------------------------ arithmetic
-    def _bin(self, fn, other, reflected=False):
-        """A binary op with PyTorch's type promotion (``dtypes.result_type``)."""
-        a = self
-        if type(other) is Tensor or isinstance(other, Tensor):
-            if other.array.dtype != a.array.dtype:
-                a, other = _promote(a, other)
-        else:
-            if isinstance(other, np.generic):
-                other = other.item()
-            if isinstance(other, (int, float)):      # Python numbers (bool is an int)
-                dt = a.array.dtype
-                if type(other) is float:
-                    if dt.kind != "f":
-                        a = a.to(dtypes.DEFAULT_FLOAT)
-                elif dt.kind == "b":
-                    if type(other) is not bool:
-                        a = a.to(dtypes.DEFAULT_INT)
-                elif dt.kind != "f":
-                    other = dtypes.fit_scalar(other, dt)
-            elif isinstance(other, np.ndarray) or backend.is_array(other):
-                return self._bin(fn, Tensor._from_data(other, device="cpu" if isinstance(other, np.ndarray)
-                                                       else None), reflected)
-            elif isinstance(other, numbers.Real):
-                other = float(other)
-            else:
-                return NotImplemented
-        return fn.apply(other, a) if reflected else fn.apply(a, other)
-
-    def _div(self, other, reflected=False):
-        """True division: integer operands give the default float dtype (PyTorch)."""
-        if self.array.dtype.kind != "f":
-            if not (isinstance(other, float) or isinstance(other, Tensor) and other.array.dtype.kind == "f"):
-                return self.to(dtypes.DEFAULT_FLOAT)._bin(ops.Div, other, reflected)
-        return self._bin(ops.Div, other, reflected)
-
-    def _bitwise(self, fn, name, other=None):
-        kinds = [self.array.dtype.kind] + ([other.array.dtype.kind] if isinstance(other, Tensor) else
-                                          ["f"] if isinstance(other, float) else [])
-        if "f" in kinds:
-            raise TypeError(f"{name}: bitwise operations are only implemented for integer and bool "
-                            f"tensors, got {', '.join(str(t.dtype) for t in (self, other) if isinstance(t, Tensor))}")
-        return fn.apply(self) if other is None else self._bin(fn, other)
-
-    def __add__(self, o): return self._bin(ops.Add, o)
-    def __radd__(self, o): return self._bin(ops.Add, o, True)
-    def __sub__(self, o): return self._bin(_no_bool_sub(self, o), o)
-    def __rsub__(self, o): return self._bin(_no_bool_sub(self, o), o, True)
-    def __mul__(self, o): return self._bin(ops.Mul, o)
-    def __rmul__(self, o): return self._bin(ops.Mul, o, True)
-    def __truediv__(self, o): return self._div(o)
-    def __rtruediv__(self, o): return self._div(o, True)
-    def __pow__(self, o):       # integer and bool bases have rules of their own (ops.power)
-        return self._bin(ops.Pow, o) if self.array.dtype.kind == "f" else ops.power(self, o)
-    def __rpow__(self, o):
-        return self._bin(ops.Pow, o, True) if self.array.dtype.kind == "f" else ops.power(self, o, True)
-    def __matmul__(self, o): return ops.matmul(self, o)
-    def __rmatmul__(self, o): return ops.matmul(o, self)
-    def __neg__(self):
-        if self.array.dtype.kind == "b":
-            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
-                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
-        return ops.Neg.apply(self)
-    def __pos__(self): return self
-    def __abs__(self): return self.abs()
-
-    def __lt__(self, o): return self._bin(ops.Less, o)
-    def __le__(self, o): return self._bin(ops.LessEqual, o)
-    def __gt__(self, o): return self._bin(ops.Greater, o)
-    def __ge__(self, o): return self._bin(ops.GreaterEqual, o)
-    def __eq__(self, o): return self._bin(ops.Equal, o)
-    def __ne__(self, o): return self._bin(ops.NotEqual, o)
-    def __invert__(self): return self._bitwise(ops.BitwiseNot, "bitwise_not")
-    def __and__(self, o): return self._bitwise(ops.BitwiseAnd, "bitwise_and", o)
-    def __or__(self, o): return self._bitwise(ops.BitwiseOr, "bitwise_or", o)
-    def __xor__(self, o): return self._bitwise(ops.BitwiseXor, "bitwise_xor", o)
-    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
-    def bitwise_not(self): return ~self
-    def bitwise_and(self, o): return self & o
-    def bitwise_or(self, o): return self | o
-    def bitwise_xor(self, o): return self ^ o
-    def logical_not(self): return ops.LogicalNot.apply(self)
-    def logical_and(self, o): return self._bin(ops.LogicalAnd, o)
-    def logical_or(self, o): return self._bin(ops.LogicalOr, o)
-    def logical_xor(self, o): return self._bin(ops.LogicalXor, o)
-
-    def add(self, o, *, alpha=1): return self + _times_alpha("add", self, o, alpha)
-    def sub(self, o, *, alpha=1): return self - _times_alpha("sub", self, o, alpha)
-    def mul(self, o): return self * o
-    def div(self, o, *, rounding_mode=None):
-        if rounding_mode is None:
-            return self / o
-        if rounding_mode == "floor":
-            return self // o
-        if rounding_mode == "trunc":
-            return self._bin(ops.TruncDivide, o)
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                         f"found '{rounding_mode}'")
-    def pow(self, o): return self ** o
-    def matmul(self, o): return self @ o
-    def neg(self): return -self
-    def lt(self, o): return self < o
-    def le(self, o): return self <= o
-    def gt(self, o): return self > o
-    def ge(self, o): return self >= o
-    def eq(self, o): return self == o
-    def ne(self, o): return self != o
-
-    # ------------------------------------------------------------------ elementwise functions
-    def _f(self):
-        """Floating ops on integer/bool tensors compute in the default float dtype (PyTorch)."""
-        return self if self.array.dtype.kind == "f" else self.to(dtypes.DEFAULT_FLOAT)
-
-    def exp(self): return ops.Exp.apply(self._f())
-    def log(self): return ops.Log.apply(self._f())
-    def sqrt(self): return ops.Sqrt.apply(self._f())
-    def abs(self):
-        if self.array.dtype.kind == "b":
-            raise NotImplementedError("abs is not implemented for bool tensors")
-        return ops.Abs.apply(self)
-    def sign(self): return ops.Sign.apply(self)
-    def sin(self): return ops.Sin.apply(self._f())
-    def cos(self): return ops.Cos.apply(self._f())
-    def tanh(self): return ops.Tanh.apply(self._f())
-    def sigmoid(self): return ops.Sigmoid.apply(self._f())
-    def relu(self):
-        if self.array.dtype.kind == "b":
-            raise TypeError("Boolean inputs not supported for relu")
-        return ops.Relu.apply(self)
-    def leaky_relu(self, negative_slope=0.01): return ops.LeakyRelu.apply(self, negative_slope)
-    def elu(self, alpha=1.0): return ops.Elu.apply(self._f(), alpha)
-    def softplus(self, beta=1.0, threshold=20.0): return ops.Softplus.apply(self._f(), beta, threshold)
-    def erf(self): return ops.Erf.apply(self._f())
-    def gelu(self, approximate="none"): return ops.gelu(self._f(), approximate)
-    def clamp(self, min=None, max=None): return ops.clamp(self, min, max)
-    clip = clamp
-    def maximum(self, other): return self._bin(ops.Maximum, other)
-    def minimum(self, other): return self._bin(ops.Minimum, other)
-    def where(self, condition, other): return ops.where(condition, self, other)
-
-    # ------------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim=False, *, dtype=None, **np_style):
-        return ops.sum(self, dim, keepdim, dtype=dtype, **np_style)
-    def mean(self, dim=None, keepdim=False, *, dtype=None, **np_style):
-        return ops.mean(self, dim, keepdim, dtype=dtype, **np_style)
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, **np_style):
-        return ops.var(self, dim, unbiased, keepdim, correction, **np_style)
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, **np_style):
-        return ops.std(self, dim, unbiased, keepdim, correction, **np_style)
-    def max(self, dim=None, keepdim=False, **np_style):
-        """``x.max()``, ``x.max(dim)`` -> ``(values, indices)``, or ``x.max(other)`` elementwise."""
-        if isinstance(dim, Tensor):
-            return self.maximum(dim)
-        return ops.max(self, dim, keepdim, **np_style)
-
-    def min(self, dim=None, keepdim=False, **np_style):
-        if isinstance(dim, Tensor):
-            return self.minimum(dim)
-        return ops.min(self, dim, keepdim, **np_style)
-
-    def amax(self, dim=None, keepdim=False, **np_style): return ops.amax(self, dim, keepdim, **np_style)
-    def amin(self, dim=None, keepdim=False, **np_style): return ops.amin(self, dim, keepdim, **np_style)
-    def argmax(self, dim=None, keepdim=False, **np_style): return ops.argmax(self, dim, keepdim, **np_style)
-    def argmin(self, dim=None, keepdim=False, **np_style): return ops.argmin(self, dim, keepdim, **np_style)
-    def logsumexp(self, dim, keepdim=False, **np_style):
-        return ops.logsumexp(self._f(), dim, keepdim, **np_style)
-    def softmax(self, dim, dtype=None): return ops.softmax(self._f() if dtype is None else self.to(dtype), dim)
-    def log_softmax(self, dim, dtype=None):
-        return ops.log_softmax(self._f() if dtype is None else self.to(dtype), dim)
-    def sum_to_size(self, *shape): return ops.sum_to_size(self, *shape)
-
-    # ------------------------------------------------------------------ shapes
-    def reshape(self, *shape): return ops.reshape(self, *shape)
-    def view(self, *shape):
-        """Like ``reshape``, but never copies: raises where the memory layout does not allow it."""
-        if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
-            return self.to(shape[0])             # view(dtype): PyTorch reinterprets bits; we cast
-        return ops.view(self, *shape)
-    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
-    def permute(self, *dims): return ops.permute(self, *dims)
-    def transpose(self, dim0, dim1): return ops.transpose(self, dim0, dim1)
-    def t(self):
-        if self.ndim > 2:
-            raise OpError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-        return ops.transpose(self, 0, 1) if self.ndim == 2 else self
-    @property
-    def T(self): return ops.permute(self, *reversed(range(self.ndim)))
-    @property
-    def mT(self): return ops.transpose(self, -2, -1)
-    def squeeze(self, dim=None): return ops.squeeze(self, dim)
-    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def expand(self, *shape): return ops.expand(self, *shape)
-    def expand_as(self, other): return ops.expand(self, *other.shape)
-    def reshape_as(self, other): return ops.reshape(self, *other.shape)
-    def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
-    def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
-    def pad(self, pad, value=0.0): return ops.pad(self, pad, value)
-    def __getitem__(self, index): return ops.getitem(self, index)
-
-    # ------------------------------------------------------------------ everyday ops (PyTorch parity)
-    # indexing by index tensors (ops/indexing.py)
-    def gather(self, dim, index, sparse_grad=False): return ops.gather(self, dim, index)
-    def scatter(self, dim, index, src=None, value=None, reduce=None):
-        return ops.scatter(self, dim, index, src, value, reduce)
-    def scatter_add(self, dim, index, src): return ops.scatter_add(self, dim, index, src)
-    def index_select(self, dim, index): return ops.index_select(self, dim, index)
-    def index_add(self, dim, index, source, alpha=1):
-        return ops.index_add(self, dim, index, source, alpha)
-    def masked_fill(self, mask, value): return ops.masked_fill(self, mask, value)
-    def masked_select(self, mask): return ops.masked_select(self, mask)
-    def take_along_dim(self, indices, dim=None): return ops.take_along_dim(self, indices, dim)
-    def nonzero(self, as_tuple=False): return ops.nonzero(self, as_tuple)
-
-    def scatter_(self, dim, index, src=None, value=None, reduce=None):
-        return self._inplace_op("scatter_", lambda s, v: ops.scatter(s, dim, index, v, reduce=reduce),
-                                value if src is None else src)
-    def scatter_add_(self, dim, index, src):
-        return self._inplace_op("scatter_add_", lambda s, v: ops.scatter_add(s, dim, index, v), src)
-    def index_add_(self, dim, index, source, alpha=1):
-        return self._inplace_op("index_add_", lambda s, v: ops.index_add(s, dim, index, v, alpha),
-                                source)
-    def masked_fill_(self, mask, value):
-        return self._inplace_op("masked_fill_", lambda s, v: ops.masked_fill(s, mask, v), value)
-
-    # reductions, scans and orderings (ops/scan.py, ops/sort.py, ops/linalg.py)
-    def prod(self, dim=None, keepdim=False, dtype=None): return ops.prod(self, dim, keepdim, dtype)
-    def cumsum(self, dim, dtype=None): return ops.cumsum(self, dim, dtype)
-    def cumprod(self, dim, dtype=None): return ops.cumprod(self, dim, dtype)
-    def all(self, dim=None, keepdim=False): return ops.all(self, dim, keepdim)
-    def any(self, dim=None, keepdim=False): return ops.any(self, dim, keepdim)
-    def count_nonzero(self, dim=None): return ops.count_nonzero(self, dim)
-    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
-        return ops.norm(self, p, dim, keepdim, dtype)
-    def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
-    def argsort(self, dim=-1, descending=False, stable=False):
-        return ops.argsort(self, dim, descending, stable)
-    def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)
-    def kthvalue(self, k, dim=-1, keepdim=False): return ops.kthvalue(self, k, dim, keepdim)
-    def median(self, dim=None, keepdim=False): return ops.median(self, dim, keepdim)
-
-    # products (ops/linalg.py)
-    def mm(self, mat2): return ops.mm(self, mat2)
-    def bmm(self, mat2): return ops.bmm(self, mat2)
-    def mv(self, vec): return ops.mv(self, vec)
-    def dot(self, other): return ops.dot(self, other)
-    def outer(self, vec2): return ops.outer(self, vec2)
-    def addmm(self, mat1, mat2, *, beta=1, alpha=1): return ops.addmm(self, mat1, mat2, beta, alpha)
-    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
-        return ops.baddbmm(self, batch1, batch2, beta, alpha)
-
-    # elementwise (ops/math.py); binary ones go through _bin for PyTorch's type promotion
-    def log1p(self): return ops.log1p(self)
-    def expm1(self): return ops.expm1(self)
-    def log2(self): return ops.log2(self)
-    def log10(self): return ops.log10(self)
-    def square(self): return ops.square(self)
-    def rsqrt(self): return ops.rsqrt(self)
-    def reciprocal(self): return ops.reciprocal(self)
-    def floor(self): return ops.floor(self)
-    def ceil(self): return ops.ceil(self)
-    def round(self, decimals=0): return ops.round(self, decimals)
-    def trunc(self): return ops.trunc(self)
-    fix = trunc
-    def frac(self): return ops.frac(self)
-    def tan(self): return ops.tan(self)
-    def asin(self): return ops.asin(self)
-    def acos(self): return ops.acos(self)
-    def atan(self): return ops.atan(self)
-    arcsin, arccos, arctan = asin, acos, atan
-    def sinh(self): return ops.sinh(self)
-    def cosh(self): return ops.cosh(self)
-    def fmod(self, other): return self._bin(ops.Fmod, other)
-    def remainder(self, other): return self._bin(ops.Remainder, other)
-    def floor_divide(self, other): return self._bin(ops.FloorDivide, other)
-    def __floordiv__(self, o): return self._bin(ops.FloorDivide, o)
-    def __rfloordiv__(self, o): return self._bin(ops.FloorDivide, o, True)
-    def __mod__(self, o): return self._bin(ops.Remainder, o)
-    def __rmod__(self, o): return self._bin(ops.Remainder, o, True)
-    def hypot(self, other): return self._bin(ops.Hypot, other)
-    def atan2(self, other):
-        """atan2(self, other): integer operands compute in the default float dtype (PyTorch)."""
-        floating = self.array.dtype.kind == "f" or isinstance(other, float) or (
-            isinstance(other, Tensor) and other.array.dtype.kind == "f")
-        return (self if floating else self.to(dtypes.DEFAULT_FLOAT))._bin(ops.Atan2, other)
-    arctan2 = atan2
-    def lerp(self, end, weight): return ops.lerp(self, end, weight)
-    def isnan(self): return ops.isnan(self)
-    def isinf(self): return ops.isinf(self)
-    def isfinite(self): return ops.isfinite(self)
-    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
-        return ops.nan_to_num(self, nan, posinf, neginf)
-    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        return ops.isclose(self, other, rtol, atol, equal_nan)
-    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        return ops.allclose(self, other, rtol, atol, equal_nan)
-    def equal(self, other): return ops.equal(self, other)
-
-    # shapes (ops/shape_extra.py)
-    def repeat(self, *sizes): return ops.repeat(self, *sizes)
-    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
-        return ops.repeat_interleave(self, repeats, dim, output_size)
-    def tile(self, *dims): return ops.tile(self, *dims)
-    def flip(self, *dims): return ops.flip(self, dims[0] if len(dims) == 1 else dims)
-    def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
-    def tril(self, diagonal=0): return ops.tril(self, diagonal)
-    def triu(self, diagonal=0): return ops.triu(self, diagonal)
-    def diag(self, diagonal=0): return ops.diag(self, diagonal)
-    def diagonal(self, offset=0, dim1=0, dim2=1): return ops.diagonal(self, offset, dim1, dim2)
-    def movedim(self, source, destination): return ops.movedim(self, source, destination)
-    moveaxis = movedim
-    def swapaxes(self, axis0, axis1): return ops.swapaxes(self, axis0, axis1)
-    swapdims = swapaxes
-
-    # in-place shape changes: this tensor becomes a differently shaped view of its own memory
-    def unsqueeze_(self, dim): return self._reshape_inplace("unsqueeze_", lambda s: s.unsqueeze(dim))
-    def squeeze_(self, dim=None): return self._reshape_inplace("squeeze_", lambda s: s.squeeze(dim))
-    def t_(self):
-        if self.ndim > 2:
-            raise OpError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-        return self._reshape_inplace("t_", lambda s: s.t())
-    def transpose_(self, dim0, dim1):
-        return self._reshape_inplace("transpose_", lambda s: s.transpose(dim0, dim1))
-    def swapaxes_(self, axis0, axis1):
-        return self._reshape_inplace("swapaxes_", lambda s: s.transpose(axis0, axis1))
-    swapdims_ = swapaxes_
-
-    def _reshape_inplace(self, op, view):
-        """Make this tensor ``view(self)``: same memory and values, new shape or strides. As in
-        PyTorch it counts as an in-place op: it bumps the version (a graph that saved this tensor
-        refuses it afterwards), a leaf that requires grad must do it under ``no_grad``, and in the
-        graph this tensor takes over the view's history."""
-        self._check_inplace(op, False)
-        if is_grad_enabled() and self._requires_grad:
-            out = view(self)
-            prev = self.grad_fn
-            if prev is not None:        # the old node no longer produces this tensor
-                prev_outs = list(prev._outputs)
-                prev_outs[self._out_index] = _dead_ref
-                prev._outputs = tuple(prev_outs)
-            node, i = out.grad_fn, out._out_index
-            outs = list(node._outputs)
-            outs[i] = weakref.ref(self)
-            node._outputs = tuple(outs)
-            self.grad_fn, self._out_index = node, i
-        else:
-            with no_grad():
-                out = view(self)
-        self.array = out.array
-        self._counter().value += 1
-        return self
-    def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
-    def unbind(self, dim=0): return ops.unbind(self, dim)
-    def narrow(self, dim, start, length): return ops.narrow(self, dim, start, length)
-    def broadcast_to(self, *size): return ops.broadcast_to(self, *size)
-    def view_as(self, other): return self.view(*other.shape)
     def type_as(self, other): return self.to(other.dtype)
 
-    # creation and facts
+    # ------------------------------------------------------------------ creation and random draws
     def _new(self, factory, *args, dtype=None, device=None, requires_grad=False):
         """``new_zeros`` & co: a ``tinygrad_rnn.creation`` factory with this tensor's dtype and device
         unless others are given."""
@@ -1066,23 +554,6 @@ class Tensor:
     def itemsize(self): return self.array.dtype.itemsize
     @property
     def nbytes(self): return int(self.array.size) * self.array.dtype.itemsize
-    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
-        """Fill with U(from_, to) in place (``w.data.uniform_(-r, r)``); the same draws as
-        ``nn.init.uniform_`` from ``generator`` (default: the default generator)."""
-        return self._fill_random("uniform_", lambda rng: rng.uniform(from_, to, self.shape), generator)
-
-    def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        """Fill with N(mean, std^2) in place (``m.weight.data.normal_(0.0, 0.02)``)."""
-        return self._fill_random("normal_", lambda rng: rng.normal(mean, std, self.shape), generator)
-
-    def _fill_random(self, op, draw, generator):
-        if self.array.dtype.kind != "f":
-            raise RuntimeError(f"{op}: not implemented for '{dtypes.torch_name(self.dtype)}'; "
-                               f"random fills need a floating point tensor")
-        from .random import default_generator
-        values = np.asarray(draw((generator or default_generator).numpy), self.dtype)
-        return self._inplace_op(op, _replaced_by, Tensor._make(backend.to_device(values, self.device),
-                                                                self.device))
 
     def bernoulli(self, p=None, *, generator=None):
         from .random import bernoulli
@@ -1090,46 +561,6 @@ class Tensor:
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         from .random import multinomial
         return multinomial(self, num_samples, replacement, generator)
-
-
-def _needs_grad(x):
-    return isinstance(x, Tensor) and x.requires_grad
-
-
-def _times_alpha(op, x, other, alpha):
-    """``alpha * other`` for ``add``/``sub(other, alpha=)``; a float alpha needs a float result, as
-    in PyTorch (an integer result cannot hold the scaled values)."""
-    if isinstance(alpha, float) and x.array.dtype.kind != "f" and not (isinstance(other, float) or (
-            isinstance(other, Tensor) and other.array.dtype.kind == "f")):
-        raise OpError(f"{op}: For integral input tensors, argument alpha must not be a floating point "
-                      f"number (alpha={alpha}, a tensor of dtype {x.dtype})")
-    return other if alpha == 1 else other * alpha
-
-
-def _dead_ref():
-    """A weak reference that is always dead (a node output nobody holds any more)."""
-    return None
-
-
-def _no_bool_sub(a, b):
-    """PyTorch refuses ``-`` with bool operands (a mask is inverted with ``~``)."""
-    if a.array.dtype.kind == "b" or isinstance(b, bool) or (type(b) is Tensor and b.array.dtype.kind == "b"):
-        raise TypeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
-                        "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
-    return ops.Sub
-
-
-def _replaced_by(old, value):
-    """The result of fill_/copy_/zero_: ``value`` broadcast to ``old``'s shape. ``old`` stays an
-    input with zero gradient, so a recorded fill cuts the history as PyTorch's does."""
-    keep = Tensor._make(old.device.xp.zeros(old.shape, bool), old.device)
-    return ops.where(keep, old, value)
-
-
-def _promote(a, b):
-    """Cast two tensors to their PyTorch result dtype (the casts are differentiable)."""
-    dt = dtypes.result_type(a.array, b.array)
-    return (a if a.array.dtype == dt else a.to(dt)), (b if b.array.dtype == dt else b.to(dt))
 
 
 def _looks_like_device(s: str) -> bool:
@@ -1146,6 +577,11 @@ def _is_dtype_name(s: str) -> bool:
 
 _FIELDS = tuple(n for n in Tensor.__slots__ if n != "__weakref__")
 
-# ops need Tensor, and Tensor's methods need ops: the import sits below the class on purpose.
+# ops need Tensor, and Tensor's methods need ops: the import sits below the class on purpose, and
+# the files of Tensor's methods get both names once both exist.
 Function._tensor_cls = Tensor
 from . import ops  # noqa: E402
+
+for _methods in (tensor_inplace, tensor_math, tensor_reduce, tensor_shape):
+    _methods.Tensor, _methods.ops = Tensor, ops
+del _methods

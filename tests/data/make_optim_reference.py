@@ -9,8 +9,8 @@ of ``torch.optim`` in float64 and in float32; the file keeps the whole trajector
 ``concat(w.ravel(), b)`` (shape ``(STEPS + 1, 8)``), the problem, the configurations (as JSON) and
 the learning rates PyTorch's schedulers produce. ``tests/test_optim_trajectories.py`` replays all of
 it with ``tinygrad_rnn.optim``, so the suite checks parity with PyTorch without PyTorch installed.
-``SCHEDULE_CASES`` (replayed by ``tests/test_lr_scheduler_parity.py``) record the lr and momentum of
-every parameter group through the newer schedulers, composite ones included.
+``SCHEDULE_CASES`` (replayed by ``tests/test_lr_scheduler.py``) record the lr and momentum of
+every parameter group through the schedulers that take them, composite ones included.
 
 A configuration is ``[optimizer name, keyword arguments, per-group overrides or null]``; with
 overrides, ``w`` and ``b`` form two parameter groups, each updated by the defaults and its dict.
@@ -59,8 +59,8 @@ CONFIGS = {
     "adamw_large_eps": ["AdamW", {"lr": 0.02, "eps": 0.3}, None],
 }
 
-# The optimizers added for PyTorch parity (issue 8), replayed by tests/test_optim_parity.py; kept
-# apart from CONFIGS so test_optim_trajectories.py (one reference function per optimizer) is unchanged.
+# NAdam, RAdam, Adamax and Adadelta: stored under their own key of the file's metadata
+# ("parity_configs"); tests/test_optim_trajectories.py replays both sets.
 PARITY_CONFIGS = {
     "nadam": ["NAdam", {"lr": 0.02}, None],
     "nadam_betas": ["NAdam", {"lr": 0.02, "betas": [0.5, 0.9]}, None],

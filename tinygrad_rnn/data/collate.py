@@ -32,7 +32,7 @@ def _stack_tensors(batch):
     if any(t.requires_grad for t in batch):
         return stack(batch)              # keeps the graph if samples carry one
     xp = batch[0].device.xp
-    return Tensor._make(xp.stack([t.array for t in batch]), batch[0].device)
+    return Tensor.wrap(xp.stack([t.array for t in batch]), batch[0].device)
 
 
 def default_collate(batch):

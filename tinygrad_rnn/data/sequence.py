@@ -54,7 +54,7 @@ def batchify(data, batch_size, batch_first=False, num_replicas=None, rank=None):
     arr = data.array[:length * batch_size].reshape((batch_size, length) + rest)[lo:hi]
     if not batch_first:
         arr = arr.swapaxes(0, 1)
-    return Tensor._make(data.device.xp.ascontiguousarray(arr), data.device)
+    return Tensor.wrap(data.device.xp.ascontiguousarray(arr), data.device)
 
 
 def _share(batch_size, num_replicas, rank):

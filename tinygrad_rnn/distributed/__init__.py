@@ -256,7 +256,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
         arr /= g.size
     else:
         g.all_reduce(arr, op.value)
-    tensor._mark_changed()
+    tensor.bump_version()
     return _done(async_op)
 
 
@@ -273,7 +273,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     _check_rank(src, g, "broadcast")
     g.broadcast(tensor.array, src)
     if g.rank != src:
-        tensor._mark_changed()
+        tensor.bump_version()
     return _done(async_op)
 
 
@@ -297,7 +297,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     g.all_gather(out, tensor.array)
     for t, part in zip(tensor_list, out):
         t.array[...] = part
-        t._mark_changed()
+        t.bump_version()
     return _done(async_op)
 
 

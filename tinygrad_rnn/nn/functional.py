@@ -214,12 +214,12 @@ def _update_running_stats(running_mean, running_var, mean, var, momentum, n, c):
         if running_mean is not None:
             running_mean.array[...] = ((1 - momentum) * running_mean.array
                                       + momentum * mean.array.reshape(c)).astype(running_mean.dtype)
-            running_mean._mark_changed()
+            running_mean.bump_version()
         if running_var is not None:
             unbiased = var.array.reshape(c) * (n / (n - 1))
             running_var.array[...] = ((1 - momentum) * running_var.array
                                      + momentum * unbiased).astype(running_var.dtype)
-            running_var._mark_changed()
+            running_var.bump_version()
 
 
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
@@ -288,7 +288,7 @@ def one_hot(tensor, num_classes=-1):
         raise OpError(f"one_hot: class values must be smaller than num_classes ({num_classes}), "
                       f"got {int(a.max())}")
     out = (a[..., None] == xp.arange(num_classes)).astype(np.int64)
-    return Tensor._make(out, tensor.device)
+    return Tensor.wrap(out, tensor.device)
 
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")

@@ -23,7 +23,7 @@ def _fill(tensor, host_values):
     """Write host values into ``tensor`` in place, cast to its dtype, on its device."""
     arr = np.asarray(host_values).astype(tensor.dtype, copy=False)
     tensor.array[...] = backend.to_device(arr, tensor.device)
-    tensor._mark_changed()
+    tensor.bump_version()
     return tensor
 
 
@@ -95,7 +95,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 def constant_(tensor, val):
     tensor.array[...] = val
-    tensor._mark_changed()
+    tensor.bump_version()
     return tensor
 
 

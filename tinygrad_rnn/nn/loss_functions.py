@@ -54,7 +54,7 @@ def _const(array, like):
     A Tensor is already one."""
     if isinstance(array, Tensor):
         return array
-    return Tensor._make(like.device.xp.asarray(array), like.device)
+    return Tensor.wrap(like.device.xp.asarray(array), like.device)
 
 
 def _as_tensor(x, like, dtype=None):

@@ -421,7 +421,7 @@ class Module:
         with no_grad():
             for dst, arr in copies:
                 dst.array[...] = backend.to_device(arr, dst.device).astype(dst.dtype, copy=False)
-                dst._mark_changed()
+                dst.bump_version()
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ devices and dtypes
@@ -437,7 +437,7 @@ class Module:
                     p.array, p.device = new.array, new.device
                     if p.grad is not None:
                         g = fn(p.grad)
-                        p.grad = Tensor._make(g.array, g.device)
+                        p.grad = Tensor.wrap(g.array, g.device)
                 for name, b in m._buffers.items():
                     if b is not None and not (floats_only and b.dtype.kind != "f"):
                         m._buffers[name] = fn(b)

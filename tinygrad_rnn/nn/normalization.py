@@ -142,7 +142,7 @@ class _BatchNorm(_AffineNorm):
 def _count_batch(count):
     """One more batch seen (a call tg.jit makes again at every replay)."""
     count.array[...] += 1
-    count._mark_changed()
+    count.bump_version()
 
 
 class _CumulativeFactor:

@@ -1,33 +1,43 @@
-"""Primitive differentiable operations, one small Function class per op, grouped by kind.
+"""Differentiable operations, one small Function class per op, grouped by concept:
 
-``tensor.py`` calls these; read an op here to see its forward and gradient side by side.
+* ``elementwise``: arithmetic and smooth functions (+ - * / **, exp, log, trigonometry, sigmoid)
+* ``piecewise``: kinks and jumps (abs, relu, clamp, maximum, rounding, division with remainder)
+* ``compare``: comparisons, logic, ``where`` and the floating point tests
+* ``reduce``: sums, means, max/min, softmax; ``scan``: prod, cumsum, cumprod, all/any
+* ``shape``: reshape, permute, expand, cat/split, flip, pad, ...; ``indexing``: ``x[i]``, gather,
+  scatter, masked ops
+* ``linalg``: matmul and the named products, norms; ``einsum``; ``sort``: orderings
+* ``convert``: dtype casts, device moves, copies
+* fused kernels for ``nn``: ``conv``, ``pool``, ``rnn``, ``nn_ops`` (imported by ``nn``)
+
+``tensor.py`` calls these; read an op to see its forward and its gradient side by side.
 """
 from .convert import Cast, Clone, ToDevice
-from .elementwise import (Abs, Add, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Clamp, Cos, Div,
-                          Elu, Equal, Erf, Exp, Greater, GreaterEqual, LeakyRelu, Less, LessEqual,
-                          Log, LogicalAnd, LogicalNot, LogicalOr, LogicalXor, Maximum, Minimum, Mul,
-                          Neg, NotEqual, Pow, Relu, Sigmoid, Sign, Sin, Softplus, Sqrt, Sub, Tanh,
-                          TruncDivide, Where, clamp, erf_array, gelu, power, where)
-from .linalg import Matmul, matmul
+from .elementwise import (Acos, Add, Asin, Atan, Atan2, Cos, Cosh, Div, Erf, Exp, Expm1, Hypot, Log,
+                          Log1p, Log2, Log10, Mul, Neg, Pow, Sigmoid, Sin, Sinh, Softplus, Sqrt, Sub,
+                          Tan, Tanh, acos, asin, atan, cosh, erf_array, expm1, gelu, lerp, log1p,
+                          log2, log10, power, reciprocal, rsqrt, sinh, square, tan)
+from .piecewise import (Abs, Ceil, Clamp, Elu, Floor, FloorDivide, Fmod, LeakyRelu, Maximum, Minimum,
+                        NanToNum, Relu, Remainder, Round, Sign, Trunc, TruncDivide, ceil, clamp,
+                        floor, frac, nan_to_num, round, trunc)
+from .compare import (BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Equal, Greater, GreaterEqual,
+                      IsClose, IsFinite, IsInf, IsNan, Less, LessEqual, LogicalAnd, LogicalNot,
+                      LogicalOr, LogicalXor, NotEqual, Where, allclose, equal, isclose, isfinite,
+                      isinf, isnan, where)
+from .linalg import (Matmul, VectorNorm, addmm, baddbmm, bmm, dot, matmul, matrix_norm, mm, mv, norm,
+                     outer, vector_norm)
 from .reduce import (Amax, Amin, ArgMax, ArgMin, LogSoftmax, Softmax, Sum, SumTo, amax, amin, argmax,
                      argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum, sum_to_size, var)
-from .shape import (Cat, Expand, Getitem, IndexAdd, IndexPut, Pad, Permute, Reshape, Split, ZeroAt, cat,
-                    chunk, expand, flatten, getitem, pad, permute, raw_index, reshape, split, squeeze,
-                    stack, transpose, unsqueeze, view)
-# everyday ops (PyTorch parity)
+from .indexing import (Getitem, IndexAdd, IndexPut, Scatter, ZeroAt, gather, getitem, index_add,
+                       index_select, masked_fill, masked_select, nonzero, raw_index, scatter,
+                       scatter_add, take_along_dim)
+from .shape import (Cat, Expand, Pad, Permute, Reshape, Split, broadcast_to, cat, chunk, concat,
+                    concatenate, diag, diagonal, expand, flatten, flip, hstack, meshgrid, movedim,
+                    narrow, pad, permute, repeat, repeat_interleave, reshape, roll, split, squeeze,
+                    stack, swapaxes, tile, transpose, tril, triu, unbind, unflatten, unsqueeze, view,
+                    vstack)
 from .einsum import Einsum, einsum
-from .indexing import (Scatter, gather, index_add, index_select, masked_fill, masked_select, nonzero,
-                       scatter, scatter_add, take_along_dim)
-from .linalg import VectorNorm, addmm, baddbmm, bmm, dot, matrix_norm, mm, mv, norm, outer, vector_norm
-from .math import (Acos, Asin, Atan, Atan2, Ceil, Cosh, Expm1, Floor, FloorDivide, Fmod, Hypot, IsClose,
-                   IsFinite, IsInf, IsNan, Log10, Log1p, Log2, NanToNum, Remainder, Round, Sinh, Tan,
-                   Trunc, acos, allclose, asin, atan, ceil, cosh, equal, expm1, floor, frac, isclose,
-                   isfinite, isinf, isnan, lerp, log10, log1p, log2, nan_to_num, reciprocal, round,
-                   rsqrt, sinh, square, tan, trunc)
 from .scan import (All, Any, CountNonzero, Cumprod, Cumsum, Prod, all, any, count_nonzero, cumprod,
                    cumsum, prod)
-from .shape_extra import (broadcast_to, concat, concatenate, diag, diagonal, flip, hstack, meshgrid,
-                          movedim, narrow, repeat, repeat_interleave, roll, swapaxes, tile, tril, triu,
-                          unbind, unflatten, vstack)
 from .sort import (KthvalueResult, MedianResult, SortResult, TopkResult, argsort, kthvalue, median, sort,
                    topk)

@@ -52,7 +52,7 @@ def normalize_dims(op, dim, ndim, np_style=None):
 
 def const(array, like: Tensor) -> Tensor:
     """A constant (no history) Tensor on ``like``'s device: masks and other values backward needs."""
-    return Tensor._make(array, like.device)
+    return Tensor.wrap(array, like.device)
 
 
 def shape_arg(shape):

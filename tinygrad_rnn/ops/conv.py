@@ -227,16 +227,14 @@ class Conv(Function):
         if b is not None:
             out += b.reshape(-1, 1, 1)
         ctx.geo = geo
-        if ctx.needs_input_grad[1]:
-            ctx.cols = cols          # the weight gradient multiplies the same columns again
-        ctx.save_for_backward(x, w)
+        # the weight gradient multiplies the same columns again
+        ctx.save_for_backward(x, w, cols if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, w = ctx.saved_tensors
+        x, w, cols = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        cols = ctx.__dict__.pop("cols", None)     # used once; a retained graph recomputes it
         gx = ConvTranspose.apply(grad, w, None, ctx.geo) if need_x else None
         gw = ConvWeight.apply(x, grad, ctx.geo, cols) if need_w else None
         gb = grad.sum((0, 2, 3)) if need_b else None

@@ -1,11 +1,20 @@
-"""Elementwise ops. Each forward works on raw arrays. The common ones (``array_backward = True``)
-write their backward once, with operators and ``ctx.saved``: it runs on raw arrays in a plain
-``loss.backward()`` and on Tensors under ``create_graph=True``, where it is recorded and can be
-differentiated again. The others write backward with Tensor methods, as a custom Function does.
+"""Elementwise arithmetic and smooth functions: + - * / ** and negation, exp and log (also near 0
+and in bases 2 and 10), square root, trigonometric and hyperbolic functions, sigmoid, softplus, erf
+and gelu, atan2, hypot, lerp.
+
+Each forward works on raw arrays. The common ones (``array_backward = True``) write their backward
+once, with operators and ``ctx.saved``: it runs on raw arrays in a plain ``loss.backward()`` and on
+Tensors under ``create_graph=True``, where it is recorded and can be differentiated again. The
+others write backward with Tensor methods, as a custom Function does. Exact compositions of other
+ops (``square``, ``rsqrt``, ``gelu``, ...) have no backward of their own.
 
 Broadcasting: forwards broadcast as NumPy does; backwards may return gradients in the broadcast
 shape, and the engine sums them back to each input's shape (``autograd.sum_to_array``), in that one
-place.
+place. Dtypes follow PyTorch: the smooth functions of an integer or bool tensor return float32; the
+binary ops get PyTorch's type promotion from ``Tensor._bin``, which the Tensor methods go through.
+
+Functions with kinks and jumps (abs, relu, clamp, rounding, division with remainder) are in
+``piecewise.py``; comparisons, logic and ``where`` in ``compare.py``.
 """
 from __future__ import annotations
 
@@ -13,13 +22,24 @@ import math
 
 from .. import dtypes
 from ..autograd import Function, OpError, OpNotImplementedError
+from ..dtypes import c_name
 from ..tensor import Tensor
-from . import gradmath
 from .common import const
+from .compare import where
 
 
 def _is_tensor(x):
     return isinstance(x, Tensor)
+
+
+def _as_float(x):
+    """Integer and bool tensors become float32 before a smooth function (PyTorch's rule)."""
+    return x if x.dtype.kind == "f" else x.to(dtypes.DEFAULT_FLOAT)
+
+
+def _kind(a):
+    """dtype kind of a raw array or a Python number."""
+    return a.dtype.kind if hasattr(a, "dtype") else "f" if isinstance(a, float) else "i"
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -136,7 +156,7 @@ def power(x, y, reflected=False):
         y_bool = isinstance(y, bool) or (_is_tensor(y) and y.dtype.kind == "b")
         if x.array.dtype.kind == "b" and y_bool:
             if isinstance(y, bool) and not reflected:   # x ** True is x, x ** False is ones
-                return x.clone() if y else Tensor._make(x.device.xp.ones(x.shape, bool), x.device)
+                return x.clone() if y else Tensor.wrap(x.device.xp.ones(x.shape, bool), x.device)
             raise OpNotImplementedError(f"pow: \"pow\" not implemented for 'Bool' (bool tensors of "
                                         f"shapes {tuple(x.shape)} and "
                                         f"{tuple(y.shape) if _is_tensor(y) else ()})")
@@ -158,7 +178,7 @@ class Neg(Function):
         return -g
 
 
-# ----------------------------------------------------------------------------- smooth functions
+# ----------------------------------------------------------------------------- exponentials and logarithms
 
 class Exp(Function):
     array_backward = True
@@ -189,6 +209,58 @@ class Log(Function):
         return g / x
 
 
+class Log1p(Function):
+    """log(1 + x), accurate for tiny x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (1 + x)
+
+
+class Expm1(Function):
+    """exp(x) - 1, accurate for tiny x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp(x).expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * (out + 1)                # d/dx (e^x - 1) = e^x
+
+
+class _LogBase(Function):
+    """log_b(x) for the ``base`` b of a subclass, by its own NumPy function ``numpy_name`` (not
+    log(x) / log b) so that log2 of a power of two is exact, as in PyTorch."""
+
+    @classmethod
+    def forward(cls, ctx, x):
+        ctx.save_for_backward(x)
+        return getattr(ctx.xp(x), cls.numpy_name)(x)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, = ctx.saved_tensors
+        return g / (x * math.log(cls.base))     # d/dx log_b x = 1 / (x ln b)
+
+
+class Log2(_LogBase):
+    numpy_name, base = "log2", 2.0
+
+
+class Log10(_LogBase):
+    numpy_name, base = "log10", 10.0
+
+
 class Sqrt(Function):
     array_backward = True
 
@@ -203,6 +275,8 @@ class Sqrt(Function):
         out, = ctx.saved
         return g / (2 * out)
 
+
+# ----------------------------------------------------------------------------- trigonometric and hyperbolic
 
 class Sin(Function):
     @staticmethod
@@ -227,6 +301,119 @@ class Cos(Function):
         x, = ctx.saved_tensors
         return -g * x.sin()
 
+
+class Tan(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp(x).tan(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * (1 + out * out)          # d/dx tan x = 1 + tan^2 x
+
+
+class Asin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).arcsin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (1 - x * x).sqrt()       # d/dx asin x = 1 / sqrt(1 - x^2)
+
+
+class Acos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).arccos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return -g / (1 - x * x).sqrt()      # d/dx acos x = -1 / sqrt(1 - x^2)
+
+
+class Atan(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).arctan(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (1 + x * x)
+
+
+class Sinh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).sinh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * x.cosh()
+
+
+class Cosh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp(x).cosh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * x.sinh()
+
+
+class Atan2(Function):
+    """atan2(y, x): the angle of the point (x, y), in (-pi, pi]."""
+
+    @staticmethod
+    def forward(ctx, y, x):
+        ctx.save_for_backward(y, x)
+        return ctx.xp(y, x).arctan2(y, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y, x = ctx.saved_tensors
+        gy, gx = ctx.needs_input_grad
+        # d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2); where x^2 + y^2 is 0 (the origin, or
+        # underflow) both are 0, as in PyTorch, not 0/0
+        recip = 1 / (x * x + y * y)
+        recip = where(const(ctx.xp(recip.array).isinf(recip.array), recip), 0.0, recip)
+        return (g * x * recip if gy else None), (g * -y * recip if gx else None)
+
+
+class Hypot(Function):
+    """sqrt(x^2 + y^2) without overflow for large x, y (hence its own forward)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        if _kind(x) != "f" and _kind(y) != "f":
+            raise OpError(f"hypot: not implemented for integer or bool tensors (got {x.dtype}); "
+                          f"convert with .float() first")
+        out = ctx.xp(x, y).hypot(x, y)
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, out = ctx.saved_tensors
+        gx, gy = ctx.needs_input_grad
+        return (g * x / out if gx else None), (g * y / out if gy else None)
+
+
+# ----------------------------------------------------------------------------- activations
 
 class Tanh(Function):
     array_backward = True
@@ -327,287 +514,67 @@ def gelu(x, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-# ----------------------------------------------------------------------------- piecewise functions
-# Their derivatives are masks that do not depend smoothly on x: built as constants from raw arrays.
+# ----------------------------------------------------------------------------- compositions
 
-class Abs(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return ctx.xp(x).abs(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * const(ctx.xp(x.array).sign(x.array), x)
+def square(x):
+    if x.dtype.kind == "b":         # PyTorch squares bools as integers
+        x = x.long()
+    return x * x
 
 
-class Sign(Function):
-    """sign(x); its gradient is zero everywhere it exists."""
+def reciprocal(x):
+    return 1.0 / _as_float(x)
 
-    @staticmethod
-    def forward(ctx, x):
-        if x.dtype.kind == "b":
-            return x.copy()                 # sign(True) is True
-        xp = ctx.xp(x)
-        if x.dtype.kind == "f":             # PyTorch: sign(NaN) is 0 ((x > 0) - (x < 0))
-            return xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype, copy=False)
-        return xp.sign(x)
+
+def rsqrt(x):
+    return 1.0 / _as_float(x).sqrt()
+
+
+class Lerp(Function):
+    """``start + weight (end - start)``; for |weight| >= 1/2 computed from ``end`` as PyTorch does,
+    so that weight = 1 gives ``end`` exactly. Gradients as PyTorch's formulas:
+    g (1 - weight), g weight, g (end - start) (so weight = inf gives -inf and inf, not NaN)."""
 
     @staticmethod
-    def backward(ctx, g):
-        return g * 0.0
-
-
-class Relu(Function):
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x):
-        out = ctx.xp(x).maximum(x, 0).astype(x.dtype, copy=False)
-        ctx.save_for_backward(out)
-        return out
+    def forward(ctx, start, end, weight):
+        ctx.save_for_backward(weight, *((start, end) if ctx.needs_input_grad[2] else ()))
+        diff = end - start
+        if not hasattr(weight, "shape"):
+            return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+        xp = ctx.xp(start, end, weight)
+        return xp.where(xp.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved
-        return g * (out > 0)                # the mask is constant: out gets no gradient from it
+        weight, *ends = ctx.saved_tensors
+        gs, ge, gw = ctx.needs_input_grad
+        return ((g * (1 - weight) if gs else None), (g * weight if ge else None),
+                (g * (ends[1] - ends[0]) if gw else None))
 
 
-class LeakyRelu(Function):
-    @staticmethod
-    def forward(ctx, x, slope):
-        xp = ctx.xp(x)
-        ctx.save_for_backward(x)
-        ctx.slope = slope
-        return xp.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        xp = ctx.xp(x.array)
-        return g * const(xp.where(x.array > 0, 1, ctx.slope).astype(x.dtype), x), None
-
-
-class Elu(Function):
-    @staticmethod
-    def forward(ctx, x, alpha):
-        xp = ctx.xp(x)
-        out = xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0))).astype(x.dtype, copy=False)
-        ctx.save_for_backward(x, out)
-        ctx.alpha = alpha
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        # d/dx = 1 for x > 0, alpha e^x = out + alpha otherwise (differentiable again through out)
-        return g * where(const(x.array > 0, x), 1.0, out + ctx.alpha), None
+def lerp(start, end, weight):
+    """``start + weight (end - start)`` (see ``Lerp``); the operands are promoted to one dtype."""
+    if start.dtype.kind != "f":
+        raise OpNotImplementedError(f"lerp: \"lerp_kernel_scalar\" not implemented for "
+                                    f"'{dtypes.torch_name(start.dtype)}' (lerp needs floating point "
+                                    f"tensors; convert with .float() first)")
+    # one dtype throughout, as PyTorch (a 0-d weight may differ): no silent promotion
+    for what, t in (("end", end), ("weight", weight)):
+        if _is_tensor(t) and t.dtype != start.dtype and (what == "end" or t.ndim):
+            raise OpError(f"lerp: expected dtype {c_name(start.dtype)} for `{what}` but got dtype "
+                          f"{c_name(t.dtype)}")
+    dt = dtypes.result_type(*(v.array if _is_tensor(v) else v for v in (start, end, weight)))
+    start, end, weight = (v.to(dt) if _is_tensor(v) and v.dtype != dt else v for v in (start, end, weight))
+    return Lerp.apply(start, end, weight)
 
 
-class Clamp(Function):
-    @staticmethod
-    def forward(ctx, x, lo, hi):
-        if lo is None and hi is None:
-            raise ValueError("clamp: at least one of min and max must be given")
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
-        return ctx.xp(x).clip(x, lo, hi).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        keep = True
-        if ctx.lo is not None:
-            keep = keep & (x.array >= ctx.lo)
-        if ctx.hi is not None:
-            keep = keep & (x.array <= ctx.hi)
-        return g * const(keep, x), None, None
-
-
-class ClampTensor(Function):
-    """``clamp`` with a tensor bound: min(max(x, lo), hi), NaN wherever x or a bound is NaN.
-
-    Gradients as PyTorch's: x gets g where lo <= x <= hi; lo where x < lo < hi; hi where x > hi
-    or hi < lo (with one bound: x where it is kept, the bound where x is beyond it). So where
-    x < lo = hi nothing gets a gradient, and where a NaN is involved none does."""
-    name = "clamp"
-
-    @staticmethod
-    def forward(ctx, x, lo, hi):
-        xp = ctx.xp(x, lo, hi)
-        ctx.save_for_backward(x, lo, hi)
-        out = x if lo is None else xp.maximum(x, lo)        # maximum/minimum spread NaN
-        return out if hi is None else xp.minimum(out, hi)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, lo, hi = ctx.saved_tensors
-        x, lo, hi = (v.array if _is_tensor(v) else v for v in (x, lo, hi))
-        if hi is None:
-            keep, to_lo, to_hi = x >= lo, x < lo, None
-        elif lo is None:
-            keep, to_lo, to_hi = x <= hi, None, x > hi
-        else:
-            keep, to_lo, to_hi = (x >= lo) & (x <= hi), (x < lo) & (lo < hi), (x > hi) | (hi < lo)
-        need = ctx.needs_input_grad
-        return tuple(g * const(m, g) if n and m is not None else None
-                     for n, m in zip(need, (keep, to_lo, to_hi)))
-
-
-def clamp(x, min=None, max=None):
-    """``clamp`` with PyTorch's dtype rule: float bounds on an integer tensor give a float result."""
-    if min is None and max is None:
-        raise OpError("clamp: at least one of 'min' or 'max' must not be None")
-    if x.dtype.kind != "f" or _is_tensor(min) or _is_tensor(max):
-        dt = dtypes.result_type(x.array, *(b.array if _is_tensor(b) else b for b in (min, max)))
-        x, min, max = (v.to(dt) if _is_tensor(v) and v.dtype != dt else v for v in (x, min, max))
-        if dt.kind in "iu":
-            min, max = (_int_bound(b, dt) for b in (min, max))
-    if _is_tensor(min) or _is_tensor(max):
-        return ClampTensor.apply(x, min, max)
-    return Clamp.apply(x, min, max)
-
-
-def _int_bound(b, dt):
-    """A Python int bound in an integer dtype, as PyTorch converts it: negatives wrap in an unsigned
-    dtype (-5 is 251 in uint8); what does not fit at all raises."""
-    if _is_tensor(b) or b is None:
-        return b
-    if dtypes.overflows(b, dt):
-        raise OpError(f"clamp: value cannot be converted to type {dtypes.c_name(dt)} without overflow "
-                      f"(bound {b!r} for a tensor of dtype {dt})")
-    return dtypes.fit_scalar(b, dt)
-
-
-def _tie_weights(xp, x, y, first_wins):
-    """The shares of the gradient for x and y: 1 for the chosen one, 0 for the other, 1/2 each on
-    ties, and 1 for both where a NaN makes every comparison false (PyTorch's masks)."""
-    x_loses, y_loses = (x < y, x > y) if first_wins else (x > y, x < y)
-    tie = x == y
-    return xp.where(tie, 0.5, ~x_loses), xp.where(tie, 0.5, ~y_loses)
-
-
-class Maximum(Function):
-    _first_wins = True
-
-    @classmethod
-    def forward(cls, ctx, x, y):
-        xp = ctx.xp(x, y)
-        ctx.save_for_backward(x, y)
-        return xp.maximum(x, y) if cls._first_wins else xp.minimum(x, y)
-
-    @classmethod
-    def backward(cls, ctx, g):
-        x, y = ctx.saved_tensors
-        xd = x.array if _is_tensor(x) else x
-        yd = y.array if _is_tensor(y) else y
-        xp = ctx.xp(xd, yd)
-        wx, wy = _tie_weights(xp, xd, yd, cls._first_wins)
-        return g * const(wx.astype(g.dtype), g), g * const(wy.astype(g.dtype), g)
-
-
-class Minimum(Maximum):
-    _first_wins = False
-
-
-class Where(Function):
-    """``where(cond, x, y)``: x where cond is true, else y; cond gets no gradient."""
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, cond, x, y):
-        ctx.save_for_backward(cond)
-        return ctx.xp(cond, x, y).where(cond, x, y)
-
-    @staticmethod
-    def backward(ctx, g):
-        cond, = ctx.saved
-        gx, gy = ctx.needs_input_grad[1:]
-        return None, (gradmath.where(cond, g, 0) if gx else None), \
-            (gradmath.where(cond, 0, g) if gy else None)
-
-
-def where(condition, x, y):
-    """Elementwise choice; ``x``/``y`` may be tensors or numbers; broadcasting as NumPy."""
-    if not _is_tensor(condition):
-        ref = x if _is_tensor(x) else y
-        condition = Tensor._from_data(condition, device=ref.device if _is_tensor(ref) else None)
-    if condition.dtype.kind != "b":
-        if condition.dtype.name != "uint8":     # uint8 masks: PyTorch's older convention
-            raise OpError(f"where expected condition to be a boolean tensor, but got a tensor with "
-                          f"dtype {dtypes.torch_name(condition.dtype)} (shape "
-                          f"{tuple(condition.shape)}); compare it first, e.g. cond != 0")
-        condition = condition != 0
-    x = x.item() if hasattr(x, "item") and not _is_tensor(x) and getattr(x, "ndim", 1) == 0 else x
-    y = y.item() if hasattr(y, "item") and not _is_tensor(y) and getattr(y, "ndim", 1) == 0 else y
-    x, y = (Tensor._from_data(v, device=condition.device) if hasattr(v, "shape") and not _is_tensor(v) else v
-            for v in (x, y))
-    dt = dtypes.result_type(*(v.array if _is_tensor(v) else v for v in (x, y)))
-    x, y = (_to_dtype("where", v, dt) for v in (x, y))
-    if not _is_tensor(x) and not _is_tensor(y):     # two numbers: NumPy would make float64
-        x = Tensor._from_data(x, dtype=dt, device=condition.device)
-    return Where.apply(condition, x, y)
-
-
-def _to_dtype(op, v, dt):
-    """An operand converted to the result dtype; a Python number that does not fit raises as in
-    PyTorch ("value cannot be converted to type uint8_t without overflow")."""
-    if _is_tensor(v):
-        return v if v.dtype == dt else v.to(dt)
-    if dt.kind in "iu" and isinstance(v, int) and not dtypes.fits(v, dt):
-        raise OpError(f"{op}: value cannot be converted to type {dtypes.c_name(dt)} without "
-                      f"overflow")
-    return v
-
-
-# ----------------------------------------------------------------------------- comparisons and logic
-# Boolean results: autograd records nothing for them (non-floating outputs never require grad).
-
-def _compare(name, fn):
-    def forward(ctx, x, y):
-        return fn(ctx.xp(x, y), x, y)
-    return type(name, (Function,), {"forward": staticmethod(forward), "name": name.lower()})
-
-
-Less = _compare("Less", lambda xp, x, y: xp.less(x, y))
-LessEqual = _compare("LessEqual", lambda xp, x, y: xp.less_equal(x, y))
-Greater = _compare("Greater", lambda xp, x, y: xp.greater(x, y))
-GreaterEqual = _compare("GreaterEqual", lambda xp, x, y: xp.greater_equal(x, y))
-Equal = _compare("Equal", lambda xp, x, y: xp.equal(x, y))
-NotEqual = _compare("NotEqual", lambda xp, x, y: xp.not_equal(x, y))
-LogicalAnd = _compare("LogicalAnd", lambda xp, x, y: xp.logical_and(x, y))
-LogicalOr = _compare("LogicalOr", lambda xp, x, y: xp.logical_or(x, y))
-LogicalXor = _compare("LogicalXor", lambda xp, x, y: xp.logical_xor(x, y))
-# bitwise on integers, logical on bools (the same ufuncs do both); floats are refused by Tensor
-BitwiseAnd = _compare("BitwiseAnd", lambda xp, x, y: xp.bitwise_and(x, y))
-BitwiseOr = _compare("BitwiseOr", lambda xp, x, y: xp.bitwise_or(x, y))
-BitwiseXor = _compare("BitwiseXor", lambda xp, x, y: xp.bitwise_xor(x, y))
-
-
-class BitwiseNot(Function):
-    @staticmethod
-    def forward(ctx, x):
-        return ctx.xp(x).invert(x)
-
-
-class TruncDivide(Function):
-    """x / y rounded toward zero; its gradient is zero almost everywhere (as PyTorch)."""
-
-    @staticmethod
-    def forward(ctx, x, y):
-        xp = ctx.xp(x, y)
-        if x.dtype.kind in "iu" and (not hasattr(y, "dtype") or y.dtype.kind in "iu"):
-            q = xp.abs(x) // xp.abs(y)
-            return (q * xp.sign(x) * xp.sign(y)).astype(x.dtype, copy=False)
-        return xp.trunc(x / y)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * 0.0, g * 0.0
-
-
-class LogicalNot(Function):
-    @staticmethod
-    def forward(ctx, x):
-        return ctx.xp(x).logical_not(x)
+def log1p(x): return Log1p.apply(_as_float(x))
+def expm1(x): return Expm1.apply(_as_float(x))
+def log2(x): return Log2.apply(_as_float(x))
+def log10(x): return Log10.apply(_as_float(x))
+def tan(x): return Tan.apply(_as_float(x))
+def asin(x): return Asin.apply(_as_float(x))
+def acos(x): return Acos.apply(_as_float(x))
+def atan(x): return Atan.apply(_as_float(x))
+def sinh(x): return Sinh.apply(_as_float(x))
+def cosh(x): return Cosh.apply(_as_float(x))

@@ -22,7 +22,7 @@ def exp(x):
 def where(condition, x, y):
     """``x`` where ``condition`` holds, else ``y`` (numbers broadcast)."""
     if isinstance(condition, Tensor) or isinstance(x, Tensor) or isinstance(y, Tensor):
-        from .elementwise import where as tensor_where
+        from .compare import where as tensor_where
         return tensor_where(condition, x, y)
     return get_array_module(condition).where(condition, x, y)
 

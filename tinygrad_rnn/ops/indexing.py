@@ -1,25 +1,246 @@
-"""Indexing by index tensors, as PyTorch names it: gather / scatter / scatter_add along a dim,
+"""Indexing: reading and writing the elements an index picks.
+
+``x[index]`` takes every NumPy basic and advanced form (ints, slices with steps, None, Ellipsis,
+boolean masks, integer arrays with repeats), laid out as PyTorch lays it out where the two differ
+(``raw_index``, ``IntsFirst``). Two adjoint Functions do the work: ``Getitem`` reads at an index,
+``IndexAdd`` adds into zeros at an index (repeated indices adding up, through
+``backend.scatter_add``); each is the other's gradient. ``IndexPut`` is ``x[index] = v`` in place,
+and ``ZeroAt`` its gradient for x (the overwritten places get none).
+
+PyTorch's index-tensor ops are compositions of them: gather / scatter / scatter_add along a dim,
 index_select / index_add of whole slices, masked_fill / masked_select, take_along_dim, nonzero.
+``gather(x, dim, index)`` is ``x[grid]`` where ``grid`` is ``index`` in position ``dim`` and an
+``arange`` broadcast along every other dim; its gradient is therefore the scatter-add of ``g`` at
+the same grid. ``Scatter`` (overwrite at an index) is the one more Function: its backward zeroes the
+overwritten places for ``x`` (``ZeroAt``) and gathers for ``src``.
 
-They are compositions of the two adjoint indexing ops in ``shape.py``: ``Getitem`` (read at an
-advanced index) and ``IndexAdd`` (add into zeros at an index, repeated indices adding up, through
-``backend.scatter_add``). ``gather(x, dim, index)`` is ``x[grid]`` where ``grid`` is ``index`` in
-position ``dim`` and an ``arange`` broadcast along every other dim; its gradient is therefore the
-scatter-add of ``g`` at the same grid. The one new Function is ``Scatter`` (overwrite at an index),
-whose backward zeroes the overwritten places for ``x`` (``ZeroAt``) and gathers for ``src``.
-
-Shapes and bounds are checked here, before any array is touched, with PyTorch's wording.
+Index tensors are copied when they become an index (``raw_index``, ``_prepare``): changing one in
+place after the forward pass must not move the gradient. Shapes and bounds are checked before any
+array is touched, with PyTorch's wording.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..autograd import Function, OpError
 from ..tensor import Tensor
 from .common import normalize_dim, scale_factor
-from .elementwise import Where, where as _where3
-from .shape import Getitem, IndexAdd, ZeroAt
+from .compare import Where, where as _where3
+
+
+# ----------------------------------------------------------------------------- x[index]
+
+def raw_index(index, like):
+    """A Tensor index -> the array index NumPy/CuPy understand, on ``like``'s device.
+
+    Boolean masks become the integer arrays of their True positions (the same selection), so the
+    backward scatter needs only one case. Integers mixed with index arrays give an ``IntsFirst``.
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    xp = like.device.xp
+    out = []
+    dim = 0                 # the dim of ``like`` the next part indexes (for mask shape checks)
+    ints = arrays = False   # both: PyTorch's order differs from NumPy's (``IntsFirst``)
+    for k, p in enumerate(parts):
+        if isinstance(p, Tensor):
+            p = p.array.copy()   # a copy: changing the index tensor later must not change backward
+        elif isinstance(p, list):
+            p = np.asarray(p)
+        if backend.is_array(p):
+            if p.ndim == 0 and p.dtype.kind in "iu":
+                p = int(p.item())   # a 0-d integer tensor indexes as an int (PyTorch: a view)
+                dim += 1
+                ints = True
+                out.append(p)
+                continue
+            p = backend.to_device(p, like.device)
+            arrays = True
+            if p.dtype.kind == "b" and p.ndim > 0:
+                want = like.shape[dim:dim + p.ndim]
+                if tuple(p.shape) != tuple(want):
+                    bad = next((i for i, (a, b) in enumerate(zip(p.shape, want)) if a != b),
+                               min(len(want), p.ndim - 1))
+                    raise IndexError(
+                        f"The shape of the mask {list(p.shape)} at index {bad} does not match the "
+                        f"shape of the indexed tensor {list(like.shape)} at index {dim + bad}")
+                out.extend(xp.nonzero(p))
+                dim += p.ndim
+                continue
+            if p.dtype.kind not in "iu" and p.dtype.kind != "b":
+                raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, "
+                                 f"got {p.dtype}")
+            dim += p.ndim > 0   # a 0-d bool adds a dim of 1 or 0 and takes none
+        elif isinstance(p, slice):
+            if p.step is not None and p.step <= 0:
+                raise ValueError("step must be greater than zero")
+            dim += 1
+        elif p is Ellipsis:
+            dim = like.ndim - sum(_dims_used(q) for q in parts[k + 1:])
+        elif isinstance(p, bool):
+            arrays = True       # PyTorch indexes with a bool as with a 0-d mask
+        elif p is not None:
+            dim += 1
+            ints = True
+        out.append(p)
+    return _ints_first(tuple(out)) if ints and arrays else tuple(out)
+
+
+class IntsFirst:
+    """An index mixing integers with index arrays, applied as PyTorch does: ``basic`` (the integers,
+    full slices for the other dims) first, which is a view, then ``rest`` (the other entries) on it.
+
+    NumPy counts the integers as index arrays too, so a slice between them moves the indexed dims
+    to the front: ``x[1, :, idx]`` of a (2, 3, 4) tensor is (len(idx), 3) there, (3, len(idx)) in
+    PyTorch. ``index_target`` applies the first step."""
+    __slots__ = ("basic", "rest")
+
+    def __init__(self, basic, rest):
+        self.basic, self.rest = basic, rest
+
+
+def _is_int(p):
+    return isinstance(p, (int, np.integer)) and not isinstance(p, bool)
+
+
+def _ints_first(index):
+    """An index with integers and index arrays (or bools) -> its ``IntsFirst`` form."""
+    basic, rest = [], []
+    for p in index:
+        if _is_int(p):
+            basic.append(p)
+        elif p is Ellipsis:
+            basic.append(p)
+            rest.append(p)
+        else:
+            basic.extend([slice(None)] * _dims_used(p))
+            rest.append(p)
+    if Ellipsis not in basic:
+        basic.append(Ellipsis)  # a 0-d result stays a view, not a NumPy scalar
+    return IntsFirst(tuple(basic), tuple(rest))
+
+
+def index_target(a, index):
+    """(array, raw index) -> (the array to index, the index to apply to it): for an ``IntsFirst``
+    index, the view its integers select."""
+    if type(index) is IntsFirst:
+        return a[index.basic], index.rest
+    return a, index
+
+
+def _dims_used(p):
+    """How many dims of the indexed tensor one index entry consumes."""
+    if p is None or p is Ellipsis or isinstance(p, bool):
+        return 0
+    dt = getattr(p, "dtype", None)
+    if dt is not None and dt.kind == "b":
+        return p.ndim
+    if isinstance(p, list):
+        return _dims_used(np.asarray(p))
+    return 1
+
+
+def _is_advanced(index):
+    return any(hasattr(p, "shape") and not isinstance(p, (int, np.integer)) for p in index)
+
+
+class Getitem(Function):
+    view = True             # basic indexing gives a view; advanced indexing a copy
+    array_backward = True
+    index = None            # a basic index (no arrays: ints, slices, None) stays on ctx as a value
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.in_shape = x.shape
+        whole = index
+        if type(index) is IntsFirst:
+            x, index = index_target(x, index)
+        if _is_advanced(index):
+            ctx.save_for_backward(whole)    # index arrays (raw_index made them the op's own)
+        else:
+            ctx.index = whole
+            if not any(p is Ellipsis for p in index):
+                index = index + (Ellipsis,)     # x[0] of a vector: a 0-d view (PyTorch), not a copy
+        out = x[index]
+        return ctx.xp(x).asarray(out) if isinstance(out, np.generic) else out
+
+    @staticmethod
+    def backward(ctx, g):
+        # each picked place gets its gradient back (places picked twice add up), the others 0
+        index = ctx.index
+        if index is None:
+            index, = ctx.saved
+        if isinstance(g, Tensor):
+            return IndexAdd.apply(g, index, ctx.in_shape), None
+        return _index_add(ctx.xp(g), g, index, ctx.in_shape), None
+
+
+class IndexAdd(Function):
+    """zeros(shape) with ``g`` added at ``index``: the adjoint of indexing. Repeated indices add up."""
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        ctx.save_for_backward(index)
+        if g.dtype.kind == "b":     # bools do not add: count the hits; any hit is True (PyTorch)
+            return _index_add(ctx.xp(g), g.astype(np.int32), index, shape) > 0
+        return _index_add(ctx.xp(g), g, index, shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        index, = ctx.saved_tensors
+        return Getitem.apply(gg, index), None, None
+
+
+def _index_add(xp, g, index, shape):
+    z = xp.zeros(shape, g.dtype)
+    target, index = index_target(z, index)
+    if _is_advanced(index):
+        backend.scatter_add(xp, target, index, g)
+    else:
+        target[index] = g
+    return z
+
+
+def getitem(x, index):
+    return Getitem.apply(x, raw_index(index, x))
+
+
+class IndexPut(Function):
+    """``x[index] = value`` in place: forward writes into x's memory and returns it. The gradient
+    of x is g with the overwritten places zeroed; the value's is g at those places (summed back to
+    the value's shape by the engine when it was broadcast)."""
+    name = "setitem"
+
+    @staticmethod
+    def forward(ctx, x, value, index):
+        ctx.save_for_backward(index)
+        target, index = index_target(x, index)
+        target[index] = value
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        need_x, need_v = ctx.needs_input_grad[:2]
+        index, = ctx.saved_tensors
+        return (ZeroAt.apply(g, index) if need_x else None), \
+               (Getitem.apply(g, index) if need_v else None), None
+
+
+class ZeroAt(Function):
+    """A copy of ``g`` with ``g[index]`` set to zero; it is its own adjoint."""
+
+    @staticmethod
+    def forward(ctx, g, index):
+        ctx.save_for_backward(index)
+        out = g.copy()
+        target, index = index_target(out, index)
+        target[index] = 0
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        index, = ctx.saved_tensors
+        return ZeroAt.apply(gg, index), None
 
 
 # ----------------------------------------------------------------------------- checks
@@ -114,17 +335,18 @@ class Scatter(Function):
     def forward(ctx, x, src, index):
         out = x.copy()
         out[index] = src
-        ctx.index = index
+        ctx.save_for_backward(index)
         return out
 
     @staticmethod
     def backward(ctx, g):
         need_x, need_src = ctx.needs_input_grad[:2]
         gx = gsrc = None
+        index, = ctx.saved_tensors
         if need_x:      # overwritten places did not come from x
-            gx = ZeroAt.apply(g, ctx.index)
+            gx = ZeroAt.apply(g, index)
         if need_src:    # each src element went to one place
-            gsrc = Getitem.apply(g, ctx.index)
+            gsrc = Getitem.apply(g, index)
         return gx, gsrc, None
 
 
@@ -293,10 +515,10 @@ def nonzero(x, as_tuple=False):
     a = x.array if x.ndim else x.array.reshape(1)
     parts = xp.nonzero(a)
     if as_tuple:
-        return tuple(Tensor._make(p.astype(np.int64), x.device) for p in parts)
+        return tuple(Tensor.wrap(p.astype(np.int64), x.device) for p in parts)
     if x.ndim == 0:
-        return Tensor._make(xp.zeros((parts[0].shape[0], 0), np.int64), x.device)
-    return Tensor._make(xp.stack(parts, axis=1).astype(np.int64), x.device)
+        return Tensor.wrap(xp.zeros((parts[0].shape[0], 0), np.int64), x.device)
+    return Tensor.wrap(xp.stack(parts, axis=1).astype(np.int64), x.device)
 
 
 def where(condition, x=None, y=None):

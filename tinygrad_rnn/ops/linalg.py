@@ -79,7 +79,7 @@ import math  # noqa: E402  (below Matmul, which is kept as it was)
 
 from ..dtypes import torch_name  # noqa: E402
 from .common import const, normalize_dim, normalize_dims, scale_factor  # noqa: E402
-from .elementwise import where  # noqa: E402
+from .compare import where  # noqa: E402
 
 
 def _same_dtype(op, x, y, what="m1 and m2"):

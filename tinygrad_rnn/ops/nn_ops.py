@@ -16,8 +16,9 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from .common import const
-from .elementwise import Clamp, where
-from .shape import IndexAdd, _index_add
+from .compare import where
+from .indexing import IndexAdd, _index_add
+from .piecewise import Clamp
 
 _LOG_MIN = -100.0     # PyTorch clamps BCE's logs here so a probability of exactly 0 or 1 stays finite
 _GRAD_EPS = 1e-12     # ... and the denominator x (1 - x) of its gradient to at least this
@@ -33,12 +34,13 @@ class EmbeddingLookup(Function):
         # a copy of the indices when backward will read them: changing the index tensor later
         # must not move the gradient to other rows
         ctx.weight_shape, ctx.padding_idx = weight.shape, padding_idx
-        ctx.indices = indices.copy() if ctx.needs_input_grad[0] else indices
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(indices.copy())
         return weight[indices]
 
     @staticmethod
     def backward(ctx, g):
-        idx = ctx.indices
+        idx, = ctx.saved_arrays
         if ctx.padding_idx is not None:
             # the padding row gets no gradient: zero the output rows that came from it
             g = g * (idx != ctx.padding_idx)[..., None].astype(g.dtype)
@@ -163,23 +165,25 @@ class SoftmaxCrossEntropy(Function):
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         rows = xp.arange(x.shape[0])
         loss = xp.where(valid, -logp[rows, target], 0)   # 0 even where an ignored row is not finite
-        ctx.logp, ctx.rows, ctx.target, ctx.valid = logp, rows, target, valid
-        ctx.save_for_backward(x)
+        # target and valid are the caller's own arrays (made from the target tensor, never shared
+        # with it); logp only the array-mode body reads
+        ctx.save_for_backward(x, target, valid, logp)
         return loss.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        x, = ctx.saved_tensors
+        x, target, valid, _ = ctx.saved_tensors
         onehot = x.device.xp.zeros(x.shape, x.dtype)
-        onehot[ctx.rows, ctx.target] = ctx.valid      # 1, except on ignored rows (no -0.0 there)
-        scale = g.where(const(ctx.valid, g), 0.0)
+        rows = x.device.xp.arange(x.shape[0])
+        onehot[rows, target.array] = valid.array     # 1, except on ignored rows (no -0.0 there)
+        scale = g.where(valid, 0.0)
         return (x.softmax(1) - const(onehot, x)) * scale.unsqueeze(1), None, None
 
     @staticmethod
     def backward_arrays(ctx, g):
-        ctx.saved_arrays                                    # the same version check as backward
+        _, target, valid, logp = ctx.saved_arrays          # with the same version check as backward
         xp = ctx.xp(g)
-        grad = xp.exp(ctx.logp)                             # softmax(x)
-        grad[ctx.rows, ctx.target] -= ctx.valid         # - onehot(t), except on ignored rows
-        grad *= xp.where(ctx.valid, g, 0)[:, None]
+        grad = xp.exp(logp)                                 # softmax(x)
+        grad[xp.arange(grad.shape[0]), target] -= valid     # - onehot(t), except on ignored rows
+        grad *= xp.where(valid, g, 0)[:, None]
         return grad.astype(g.dtype, copy=False), None, None

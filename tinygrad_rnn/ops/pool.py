@@ -139,7 +139,8 @@ class MaxPool(Function):
                     hit = (stack[o] != stack[o]) & ~taken
                     winners[o] |= hit
                     taken |= hit
-        ctx.geo, ctx.winners = geo, winners
+        ctx.geo = geo
+        ctx.save_for_backward(winners)
         if not return_indices:
             return best
         flat = flat_indices(xp, winners.argmax(axis=0), geo)
@@ -147,12 +148,12 @@ class MaxPool(Function):
             nothing = best == -np.inf             # only padding (or -inf) under the window
             if backend.may_be_true(nothing):
                 flat = xp.where(nothing, first_in_grid(xp, geo), flat)
-        ctx.mark_non_differentiable(flat)
-        return best, flat
+        return best, flat           # int64: never differentiable, nothing to mark
 
     @staticmethod
     def backward(ctx, g, *_):
-        return MaxScatter.apply(g, ctx.winners, ctx.geo), None, None
+        winners, = ctx.saved_tensors
+        return MaxScatter.apply(g, winners, ctx.geo), None, None
 
 
 def flat_indices(xp, winner, geo):
@@ -189,7 +190,8 @@ class MaxScatter(Function):
     @staticmethod
     def forward(ctx, g, winners, geo):
         xp = ctx.xp(g)
-        ctx.winners, ctx.geo = winners, geo
+        ctx.geo = geo
+        ctx.save_for_backward(winners)
         disjoint = _disjoint(geo)
         # windows that tile the padded input exactly (2x2 stride 2 on an even size) write every
         # pixel once: no zero fill needed
@@ -205,7 +207,8 @@ class MaxScatter(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return MaxGather.apply(gg, ctx.winners, ctx.geo), None, None
+        winners, = ctx.saved_tensors
+        return MaxGather.apply(gg, winners, ctx.geo), None, None
 
 
 class MaxGather(Function):
@@ -216,13 +219,15 @@ class MaxGather(Function):
     @staticmethod
     def forward(ctx, x, winners, geo):
         xp = ctx.xp(x)
-        ctx.winners, ctx.geo = winners, geo
+        ctx.geo = geo
+        ctx.save_for_backward(winners)
         stack = window_stack(xp, pad_array(xp, x, geo), geo)
         return (stack * winners).sum(axis=0)
 
     @staticmethod
     def backward(ctx, g):
-        return MaxScatter.apply(g, ctx.winners, ctx.geo), None, None
+        winners, = ctx.saved_tensors
+        return MaxScatter.apply(g, winners, ctx.geo), None, None
 
 
 def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, spatial):
@@ -283,13 +288,15 @@ class AvgPool(Function):
                 total = xpad[:, :, rows, cols].copy()
             else:
                 total += xpad[:, :, rows, cols]
-        ctx.geo, ctx.divisor = geo, divisor
+        ctx.geo = geo
+        ctx.save_for_backward(divisor)          # a number, or an (H_out, W_out) array
         total /= divisor
         return total
 
     @staticmethod
     def backward(ctx, g):
-        return AvgPoolTranspose.apply(g, ctx.geo, ctx.divisor), None, None
+        divisor, = ctx.saved_tensors
+        return AvgPoolTranspose.apply(g, ctx.geo, divisor), None, None
 
 
 class AvgPoolTranspose(Function):
@@ -304,12 +311,14 @@ class AvgPoolTranspose(Function):
         out = xp.zeros(g.shape[:2] + geo.padded, g.dtype)
         for _, _, (rows, cols) in geo.offsets():
             out[:, :, rows, cols] += share
-        ctx.geo, ctx.divisor = geo, divisor
+        ctx.geo = geo
+        ctx.save_for_backward(divisor)
         return crop_array(out, geo)
 
     @staticmethod
     def backward(ctx, gg):
-        return AvgPool.apply(gg, ctx.geo, ctx.divisor), None, None
+        divisor, = ctx.saved_tensors
+        return AvgPool.apply(gg, ctx.geo, divisor), None, None
 
 
 def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -393,9 +402,9 @@ def adaptive_avg_pool2d(input, output_size):
     if ho and wo and h % ho == 0 and w % wo == 0:      # equal windows: plain average pooling
         return avg_pool2d(input, (h // ho, w // wo))
     # separable: average the rows of every window, then its columns (two small matrix products)
-    rows = Tensor._make(backend.to_device(_averaging_matrix(h, ho, input.dtype), input.device),
+    rows = Tensor.wrap(backend.to_device(_averaging_matrix(h, ho, input.dtype), input.device),
                         input.device)
-    cols = Tensor._make(backend.to_device(_averaging_matrix(w, wo, input.dtype).T.copy(), input.device),
+    cols = Tensor.wrap(backend.to_device(_averaging_matrix(w, wo, input.dtype).T.copy(), input.device),
                         input.device)
     return rows @ (input @ cols)
 
@@ -438,30 +447,43 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
             flat = xp.where(take, pos, flat)
     index = (xp.arange(n).reshape(-1, 1, 1), xp.arange(c).reshape(1, -1, 1), flat.reshape(n, c, -1))
     y = x.reshape(n, c, h * w)[index].reshape(n, c, ho, wo)   # a gather: its gradient scatters back
+    if not return_indices:
+        return y if batched else y.reshape(c, ho, wo)
+    if y.requires_grad:     # the graph reads flat: the caller's indices must not share its memory
+        flat = flat.copy()
     if not batched:
         y, flat = y.reshape(c, ho, wo), flat.reshape(c, ho, wo)
-    return (y, Tensor._make(flat, input.device)) if return_indices else y
+    return y, Tensor.wrap(flat, input.device)
 
 
 # ----------------------------------------------------------------------------- max unpooling
 
 class MaxUnpool(Function):
     """Put each value at its flat position in a zero (N, C, H_out * W_out) plane (a repeated
-    position keeps one of its values). Gradient: the output gradient read at the same positions."""
+    position keeps one of its values). (N, C, H, W) values, (N, C, H, W) int64 positions ->
+    (N, C, H_out * W_out). Gradient: the output gradient read at the same positions. The positions
+    are saved as they are, not copied: changing them in place before backward is an error."""
     name = "max_unpool2d"
 
     @staticmethod
-    def forward(ctx, x, index, plane):
+    def forward(ctx, x, indices, plane):
         xp = ctx.xp(x)
         n, c = x.shape[:2]
         out = xp.zeros((n, c, plane), x.dtype)
-        out[index] = x.reshape(n, c, x.shape[2] * x.shape[3])      # N may be 0: no -1
-        ctx.index, ctx.in_shape = index, x.shape
+        out[_plane_index(xp, indices)] = x.reshape(n, c, x.shape[2] * x.shape[3])   # N may be 0: no -1
+        ctx.save_for_backward(indices)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return g[ctx.index].reshape(ctx.in_shape), None, None
+        indices, = ctx.saved_arrays
+        return g[_plane_index(ctx.xp(indices), indices)].reshape(indices.shape), None, None
+
+
+def _plane_index(xp, indices):
+    """(N, C, H, W) flat positions -> the advanced index of those positions in (N, C, plane)."""
+    n, c, h, w = indices.shape
+    return xp.arange(n).reshape(-1, 1, 1), xp.arange(c).reshape(1, -1, 1), indices.reshape(n, c, h * w)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -475,9 +497,12 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     kernel = _int_tuple(kernel_size, 2, "kernel_size", op)
     stride = _int_tuple(stride, 2, "stride", op, allow_none=True) or kernel
     pad = _int_tuple(padding, 2, "padding", op)
-    idx = indices.array if isinstance(indices, Tensor) else backend.to_device(np.asarray(indices), input.device)
-    if isinstance(indices, Tensor) and indices.device != input.device:
-        raise OpError(f"{op}: indices are on {indices.device} but the input is on {input.device}")
+    if isinstance(indices, Tensor):
+        if indices.device != input.device:
+            raise OpError(f"{op}: indices are on {indices.device} but the input is on {input.device}")
+    else:
+        indices = Tensor.wrap(backend.to_device(np.array(indices), input.device), input.device)
+    idx = indices.array
     if idx.dtype != np.int64:
         raise OpError(f"{op}: elements in indices should be type int64 but got: {idx.dtype}")
     if tuple(idx.shape) != tuple(input.shape):
@@ -505,11 +530,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
                       f"{size[0]}x{size[1]})")
     batched = input.ndim == 4
     x = input if batched else input.reshape(1, *input.shape)
-    idx = idx if batched else idx.reshape(1, *idx.shape)
-    xp = input.device.xp
-    n, c = x.shape[:2]
-    index = (xp.arange(n).reshape(-1, 1, 1), xp.arange(c).reshape(1, -1, 1), idx.reshape(n, c, h * w))
-    y = MaxUnpool.apply(x, index, plane).reshape(n, c, *size)
+    indices = indices if batched else indices.reshape(1, *indices.shape)   # a view: same version
+    y = MaxUnpool.apply(x, indices, plane).reshape(x.shape[0], x.shape[1], *size)
     return y if batched else y.reshape(*y.shape[1:])
 
 

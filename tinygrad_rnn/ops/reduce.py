@@ -151,7 +151,7 @@ class _StdRoot(Function):
     def backward(ctx, g):
         out, = ctx.saved_tensors
         zero = const(out.array == 0, out)
-        from .elementwise import where
+        from .compare import where
         return where(zero, 0.0, g / (2 * where(zero, 1.0, out)))
 
 
@@ -269,7 +269,7 @@ def _pick(result, name, x, dim, keepdim, np_style):
     idx = _arg(ArgMax if name == "max" else ArgMin, "arg" + name, x, dim, True, np_style)  # bool too
     if x.ndim == 0:
         return result(x, idx)
-    from .shape import Getitem
+    from .indexing import Getitem
     d = normalize_dim(name, np_style.get("axis", dim), x.ndim)
     xp = Function.xp(idx.array)
     picked = idx.clone()                    # a copy: the caller gets idx and may change it

@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd import Function, is_grad_enabled
 from ..tensor import as_dtype
 from .common import const, normalize_dim, normalize_dims
-from .elementwise import Where, where
+from .compare import Where, where
 from .shape import cat
 
 _INT64 = as_dtype("int64")

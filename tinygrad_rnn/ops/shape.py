@@ -1,5 +1,14 @@
-"""Ops that move elements around without changing them: reshape, permute, expand, indexing,
-cat/split, pad. Each backward moves the gradient back the way the elements came."""
+"""Ops that rearrange elements without changing them: reshape and its relatives (view, flatten,
+squeeze, unsqueeze, unflatten), permute / transpose / movedim, expand and repeat, joining and
+splitting (cat, stack, split, chunk, unbind, hstack, vstack, meshgrid), flip, roll, narrow,
+triangles and diagonals, and constant padding.
+
+Six of them are Functions, each with a backward that moves the gradient back the way the elements
+came: ``Reshape``, ``Permute``, ``Expand``, ``Cat``, ``Split`` and ``Pad``. The others are
+compositions of these, of the indexing ops in ``indexing.py`` (``Getitem`` and its adjoint
+``IndexAdd``) and of ``where``: none has a backward of its own, so each gradient is the
+composition's.
+"""
 from __future__ import annotations
 
 import functools
@@ -7,12 +16,20 @@ import functools
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, OpError, sum_to_array
+from ..autograd import Function, OpError, OpIndexError
 from ..dtypes import promote_types
 from ..tensor import Tensor
 from . import gradmath
-from .common import normalize_dim, shape_arg
+from .common import const, normalize_dim, shape_arg
+from .compare import Where
+from .indexing import Getitem, IndexAdd, getitem
 
+
+def _sizes(args):
+    return shape_arg(args) if args else ()
+
+
+# ----------------------------------------------------------------------------- reshaping
 
 class Reshape(Function):
     view = True             # a view when the layout allows it, else a copy (as PyTorch's reshape)
@@ -88,6 +105,25 @@ def unsqueeze(x, dim):
     return reshape(x, *x.shape[:d], 1, *x.shape[d:])
 
 
+def unflatten(x, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (one of them may be -1): ``(2, 12).unflatten(1, (3, 4))``."""
+    if x.ndim == 0:
+        raise OpIndexError("unflatten: Dimension specified as 0 but tensor has no dimensions")
+    d = normalize_dim("unflatten", dim, x.ndim)
+    sizes = tuple(int(s) for s in sizes)
+    known = int(np.prod([s for s in sizes if s != -1]))
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != x.shape[d]) or \
+            (-1 in sizes and (known == 0 or x.shape[d] % known)):
+        raise OpError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
+                      f"{d} ({x.shape[d]}) in the input tensor")
+    # the -1 resolved here: reshape could not infer it when another dim holds 0 elements
+    sizes = tuple(x.shape[d] // known if s == -1 else s for s in sizes)
+    return reshape(x, *x.shape[:d], *sizes, *x.shape[d + 1:])
+
+
+
+# ----------------------------------------------------------------------------- reordering dims
+
 class Permute(Function):
     view = True
     array_backward = True
@@ -118,6 +154,26 @@ def transpose(x, dim0, dim1):
     return Permute.apply(x, tuple(dims))
 
 
+def movedim(x, source, destination):
+    """Move dims ``source`` to positions ``destination`` (ints or tuples); the others keep their
+    order (NumPy's moveaxis)."""
+    src = _dims("movedim", source, x.ndim)
+    dst = _dims("movedim", destination, x.ndim)
+    if len(src) != len(dst):
+        raise OpError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) "
+                      f"should contain the same number of dims as destination ({list(dst)} dims)")
+    order = [d for d in range(x.ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, *order) if x.ndim else x
+
+
+def swapaxes(x, axis0, axis1):
+    return transpose(x, axis0, axis1)
+
+
+# ----------------------------------------------------------------------------- broadcasting and repeating
+
 class Expand(Function):
     """Broadcast to a larger shape without copying; the gradient is summed back."""
     view = True
@@ -146,206 +202,75 @@ def expand(x, *shape):
     return x if full == x.shape else Expand.apply(x, full)
 
 
-# ----------------------------------------------------------------------------- indexing
-
-def raw_index(index, like):
-    """A Tensor index -> the array index NumPy/CuPy understand, on ``like``'s device.
-
-    Boolean masks become the integer arrays of their True positions (the same selection), so the
-    backward scatter needs only one case. Integers mixed with index arrays give an ``IntsFirst``.
-    """
-    parts = index if isinstance(index, tuple) else (index,)
-    xp = like.device.xp
-    out = []
-    dim = 0                 # the dim of ``like`` the next part indexes (for mask shape checks)
-    ints = arrays = False   # both: PyTorch's order differs from NumPy's (``IntsFirst``)
-    for k, p in enumerate(parts):
-        if isinstance(p, Tensor):
-            p = p.array.copy()   # a copy: changing the index tensor later must not change backward
-        elif isinstance(p, list):
-            p = np.asarray(p)
-        if backend.is_array(p):
-            if p.ndim == 0 and p.dtype.kind in "iu":
-                p = int(p.item())   # a 0-d integer tensor indexes as an int (PyTorch: a view)
-                dim += 1
-                ints = True
-                out.append(p)
-                continue
-            p = backend.to_device(p, like.device)
-            arrays = True
-            if p.dtype.kind == "b" and p.ndim > 0:
-                want = like.shape[dim:dim + p.ndim]
-                if tuple(p.shape) != tuple(want):
-                    bad = next((i for i, (a, b) in enumerate(zip(p.shape, want)) if a != b),
-                               min(len(want), p.ndim - 1))
-                    raise IndexError(
-                        f"The shape of the mask {list(p.shape)} at index {bad} does not match the "
-                        f"shape of the indexed tensor {list(like.shape)} at index {dim + bad}")
-                out.extend(xp.nonzero(p))
-                dim += p.ndim
-                continue
-            if p.dtype.kind not in "iu" and p.dtype.kind != "b":
-                raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, "
-                                 f"got {p.dtype}")
-            dim += p.ndim > 0   # a 0-d bool adds a dim of 1 or 0 and takes none
-        elif isinstance(p, slice):
-            if p.step is not None and p.step <= 0:
-                raise ValueError("step must be greater than zero")
-            dim += 1
-        elif p is Ellipsis:
-            dim = like.ndim - sum(_dims_used(q) for q in parts[k + 1:])
-        elif isinstance(p, bool):
-            arrays = True       # PyTorch indexes with a bool as with a 0-d mask
-        elif p is not None:
-            dim += 1
-            ints = True
-        out.append(p)
-    return _ints_first(tuple(out)) if ints and arrays else tuple(out)
+def broadcast_to(x, *shape):
+    return expand(x, *shape)
 
 
-class IntsFirst:
-    """An index mixing integers with index arrays, applied as PyTorch does: ``basic`` (the integers,
-    full slices for the other dims) first, which is a view, then ``rest`` (the other entries) on it.
-
-    NumPy counts the integers as index arrays too, so a slice between them moves the indexed dims
-    to the front: ``x[1, :, idx]`` of a (2, 3, 4) tensor is (len(idx), 3) there, (3, len(idx)) in
-    PyTorch. ``index_target`` applies the first step."""
-    __slots__ = ("basic", "rest")
-
-    def __init__(self, basic, rest):
-        self.basic, self.rest = basic, rest
-
-
-def _is_int(p):
-    return isinstance(p, (int, np.integer)) and not isinstance(p, bool)
-
-
-def _ints_first(index):
-    """An index with integers and index arrays (or bools) -> its ``IntsFirst`` form."""
-    basic, rest = [], []
-    for p in index:
-        if _is_int(p):
-            basic.append(p)
-        elif p is Ellipsis:
-            basic.append(p)
-            rest.append(p)
-        else:
-            basic.extend([slice(None)] * _dims_used(p))
-            rest.append(p)
-    if Ellipsis not in basic:
-        basic.append(Ellipsis)  # a 0-d result stays a view, not a NumPy scalar
-    return IntsFirst(tuple(basic), tuple(rest))
+def repeat(x, *sizes):
+    """Tile x ``sizes[i]`` times along dim i (extra leading sizes add dims):
+    ``(2, 3).repeat(2, 1, 2) -> (2, 2, 6)``. Gradient: the copies' gradients summed."""
+    sizes = _sizes(sizes)
+    if len(sizes) < x.ndim:
+        raise OpError(f"repeat: Number of dimensions of repeat dims can not be smaller than number "
+                      f"of dimensions of tensor: got {len(sizes)} repeat dims for shape "
+                      f"{tuple(x.shape)}")
+    if any(r < 0 for r in sizes):
+        raise OpError(f"repeat: repeats must be non-negative, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    # (s0, s1) -> (1, s0, 1, s1) -> expand to (r0, s0, r1, s1) -> (r0 s0, r1 s1)
+    y = reshape(x, *(d for s in shape for d in (1, s)))
+    y = expand(y, *(d for r, s in zip(sizes, shape) for d in (r, s)))
+    return reshape(y, *(r * s for r, s in zip(sizes, shape)))
 
 
-def index_target(a, index):
-    """(array, raw index) -> (the array to index, the index to apply to it): for an ``IntsFirst``
-    index, the view its integers select."""
-    if type(index) is IntsFirst:
-        return a[index.basic], index.rest
-    return a, index
+def tile(x, *dims):
+    """As ``repeat``, but fewer ``dims`` than x has dims repeat the last ones (NumPy's tile)."""
+    dims = _sizes(dims)
+    return repeat(x, *((1,) * (x.ndim - len(dims)) + tuple(dims)))
 
 
-def _dims_used(p):
-    """How many dims of the indexed tensor one index entry consumes."""
-    if p is None or p is Ellipsis or isinstance(p, bool):
-        return 0
-    dt = getattr(p, "dtype", None)
-    if dt is not None and dt.kind == "b":
-        return p.ndim
-    if isinstance(p, list):
-        return _dims_used(np.asarray(p))
-    return 1
-
-
-def _is_advanced(index):
-    return any(hasattr(p, "shape") and not isinstance(p, (int, np.integer)) for p in index)
-
-
-class Getitem(Function):
-    view = True             # basic indexing gives a view; advanced indexing a copy
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x, index):
-        ctx.in_shape, ctx.index = x.shape, index
-        if type(index) is IntsFirst:
-            x, index = index_target(x, index)
-        if not any(p is Ellipsis for p in index) and not _is_advanced(index):
-            index = index + (Ellipsis,)     # x[0] of a vector: a 0-d view (PyTorch), not a copy
-        out = x[index]
-        return ctx.xp(x).asarray(out) if isinstance(out, np.generic) else out
-
-    @staticmethod
-    def backward(ctx, g):
-        # each picked place gets its gradient back (places picked twice add up), the others 0
-        if isinstance(g, Tensor):
-            return IndexAdd.apply(g, ctx.index, ctx.in_shape), None
-        return _index_add(ctx.xp(g), g, ctx.index, ctx.in_shape), None
-
-
-class IndexAdd(Function):
-    """zeros(shape) with ``g`` added at ``index``: the adjoint of indexing. Repeated indices add up."""
-
-    @staticmethod
-    def forward(ctx, g, index, shape):
-        ctx.index = index
-        if g.dtype.kind == "b":     # bools do not add: count the hits; any hit is True (PyTorch)
-            return _index_add(ctx.xp(g), g.astype(np.int32), index, shape) > 0
-        return _index_add(ctx.xp(g), g, index, shape)
-
-    @staticmethod
-    def backward(ctx, gg):
-        return Getitem.apply(gg, ctx.index), None, None
-
-
-def _index_add(xp, g, index, shape):
-    z = xp.zeros(shape, g.dtype)
-    target, index = index_target(z, index)
-    if _is_advanced(index):
-        backend.scatter_add(xp, target, index, g)
+def repeat_interleave(x, repeats=None, dim=None, output_size=None):
+    """Repeat each element (each slice along ``dim``) ``repeats`` times, in place:
+    ``[a, b].repeat_interleave(2) -> [a, a, b, b]``. ``repeats`` is an int or a 1-D integer tensor
+    (one count per slice); ``dim=None`` flattens first. ``repeat_interleave(counts)`` alone gives
+    ``arange(len(counts))`` repeated by ``counts``."""
+    if repeats is None:     # torch.repeat_interleave(repeats)
+        counts = x
+        if counts.ndim > 1 or counts.dtype.kind not in "iu":
+            raise OpError(f"repeat_interleave: repeats must be a 0-d or 1-d integer tensor, got "
+                          f"shape {tuple(counts.shape)} and dtype {counts.dtype}")
+        ar = Tensor.wrap(x.device.xp.arange(counts.numel(), dtype=np.int64), x.device)
+        return repeat_interleave(ar, counts, 0)
+    if dim is None:
+        x, d = reshape(x, -1), 0
     else:
-        target[index] = g
-    return z
-
-
-def getitem(x, index):
-    return Getitem.apply(x, raw_index(index, x))
-
-
-class IndexPut(Function):
-    """``x[index] = value`` in place: forward writes into x's memory and returns it. The gradient
-    of x is g with the overwritten places zeroed; the value's is g at those places (summed back to
-    the value's shape by the engine when it was broadcast)."""
-    name = "setitem"
-
-    @staticmethod
-    def forward(ctx, x, value, index):
-        ctx.index = index
-        target, index = index_target(x, index)
-        target[index] = value
-        return x
-
-    @staticmethod
-    def backward(ctx, g):
-        need_x, need_v = ctx.needs_input_grad[:2]
-        return (ZeroAt.apply(g, ctx.index) if need_x else None), \
-               (Getitem.apply(g, ctx.index) if need_v else None), None
-
-
-class ZeroAt(Function):
-    """A copy of ``g`` with ``g[index]`` set to zero; it is its own adjoint."""
-
-    @staticmethod
-    def forward(ctx, g, index):
-        ctx.index = index
-        out = g.copy()
-        target, index = index_target(out, index)
-        target[index] = 0
-        return out
-
-    @staticmethod
-    def backward(ctx, gg):
-        return ZeroAt.apply(gg, ctx.index), None
+        d = normalize_dim("repeat_interleave", dim, x.ndim)
+        if x.ndim == 0:
+            x = reshape(x, 1)
+    n = x.shape[d]
+    if isinstance(repeats, Tensor):
+        if repeats.ndim > 1 or repeats.dtype.kind not in "iu":
+            raise OpError(f"repeat_interleave: repeats must be a 0-d or 1-d integer tensor, got "
+                          f"shape {tuple(repeats.shape)} and dtype {repeats.dtype}")
+        counts = backend.to_numpy(repeats.array).reshape(-1).tolist()   # the output size is needed
+        if len(counts) == 1:
+            repeats = counts[0]
+        elif len(counts) != n:
+            raise OpError(f"repeat_interleave: repeats must have the same size as input along dim "
+                          f"{d}: got {len(counts)} repeats for size {n}")
+        else:
+            if min(counts, default=0) < 0:
+                raise OpError("repeat_interleave: repeats can not be negative")
+            xp = x.device.xp
+            picks = xp.repeat(xp.arange(n), counts)
+            return Getitem.apply(x, (slice(None),) * d + (picks,))
+    repeats = int(repeats)
+    if repeats < 0:
+        raise OpError("repeat_interleave: repeats can not be negative")
+    # (.., n, ..) -> (.., n, 1, ..) -> expand (.., n, r, ..) -> (.., n r, ..)
+    y = expand(reshape(x, *x.shape[:d + 1], 1, *x.shape[d + 1:]),
+               *x.shape[:d + 1], repeats, *x.shape[d + 1:])
+    return reshape(y, *x.shape[:d], n * repeats, *x.shape[d + 1:])
 
 
 # ----------------------------------------------------------------------------- joining and splitting
@@ -440,6 +365,187 @@ def chunk(x, chunks, dim=0):
         return tuple(getitem(x, (slice(None),) * d + (slice(0, 0),)) for _ in range(chunks))
     return split(x, -(-n // chunks), dim)
 
+
+def unbind(x, dim=0):
+    """The slices along ``dim``, as a tuple of tensors with that dim removed."""
+    d = normalize_dim("unbind", dim, x.ndim)
+    if x.ndim == 0:
+        raise OpError("unbind: Dimension specified as 0 but tensor has no dimensions")
+    n = x.shape[d]
+    if n == 0:
+        return ()
+    pieces = split(x, 1, d) if n > 1 else (x,)
+    return tuple(reshape(p, *x.shape[:d], *x.shape[d + 1:]) for p in pieces)
+
+
+def _atleast(x, nd):
+    """(n,) -> (1, n) for nd = 2; 0-d -> (1,) or (1, 1): leading ones, as NumPy's atleast_nd."""
+    return x if x.ndim >= nd else reshape(x, *((1,) * (nd - x.ndim) + tuple(x.shape)))
+
+
+def hstack(tensors):
+    """Join along dim 1, or dim 0 when the tensors are 1-D (0-d tensors count as 1-D)."""
+    ts = [_atleast(t, 1) for t in tensors]
+    return cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Join along dim 0 after making every tensor at least 2-D ((n,) -> (1, n))."""
+    return cat([_atleast(t, 2) for t in tensors], 0)
+
+
+def concat(tensors, dim=0):
+    return cat(tensors, dim)
+
+
+def concatenate(tensors, axis=0):
+    return cat(tensors, axis)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: with ``indexing="ij"`` output i varies along dim i and
+    all have shape ``(len(t0), len(t1), ...)``; ``"xy"`` swaps the roles of the first two."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise OpError(f"meshgrid: indexing must be one of 'xy' or 'ij', but received: {indexing}")
+    for t in tensors:
+        if t.ndim > 1:
+            raise OpError(f"meshgrid: Expected 0D or 1D tensor in the tensor list but got shape "
+                          f"{tuple(t.shape)}")
+    ts = [reshape(t, -1) for t in tensors]
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.shape[0] for t in ts)
+    out = [expand(reshape(t, *(-1 if k == i else 1 for k in range(len(ts)))), *shape)
+           for i, t in enumerate(ts)]
+    if swap:
+        out[0], out[1] = out[1], out[0]
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------- reversing, rolling, narrowing
+
+def _dims(op, dims, ndim):
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    out = tuple(normalize_dim(op, d, ndim) for d in dims)
+    if len(set(out)) != len(out):
+        raise OpError(f"{op}: dims {dims} repeat a dimension")
+    return out
+
+
+def flip(x, dims):
+    """Reverse the order of elements along ``dims`` (an int or a tuple). A copy, as in PyTorch (the
+    reversed slice alone would be a view sharing x's memory)."""
+    dims = _dims("flip", dims, x.ndim)
+    if x.ndim == 0:
+        return x.clone()
+    return Getitem.apply(x, tuple(slice(None, None, -1) if d in dims else slice(None)
+                                  for d in range(x.ndim))).clone()
+
+
+def _narrow_raw(x, d, start, stop):
+    return Getitem.apply(x, (slice(None),) * d + (slice(start, stop),))
+
+
+def roll(x, shifts, dims=None):
+    """Shift elements cyclically: ``roll([1, 2, 3], 1) -> [3, 1, 2]``. ``dims=None`` rolls the
+    flattened tensor and restores the shape."""
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)) and len(shifts) != 1:
+            raise OpError(f"roll: with dims=None, shifts must be a single int, got {shifts}")
+        s = shifts if isinstance(shifts, (int, np.integer)) else shifts[0]
+        return reshape(roll(reshape(x, -1), s, 0), *x.shape)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise OpError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: "
+                      f"{len(dims)}")
+    for s, dim in zip(shifts, dims):
+        d = normalize_dim("roll", dim, x.ndim)
+        n = x.shape[d] if x.ndim else 1
+        s = int(s) % n if n else 0
+        if s:   # the last s elements move to the front
+            x = cat([_narrow_raw(x, d, n - s, n), _narrow_raw(x, d, 0, n - s)], d)
+    return x
+
+
+def narrow(x, dim, start, length):
+    """``length`` elements along ``dim`` from ``start`` (negative: from the end)."""
+    if x.ndim == 0:
+        raise OpError("narrow() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim("narrow", dim, x.ndim)
+    n = x.shape[d]
+    start, length = int(start), int(length)
+    if not -n <= start <= n:
+        raise OpIndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but "
+                           f"got {start}) for dimension {d} of size {n}")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise OpError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return _narrow_raw(x, d, start, start + length)
+
+
+
+# ----------------------------------------------------------------------------- triangles and diagonals
+
+def _zero_of(x):
+    return {"b": False, "i": 0, "u": 0}.get(x.dtype.kind, 0.0)
+
+
+def _triangle(op, x, keep):
+    if x.ndim < 2:
+        raise OpError(f"{op}: input tensor must have at least 2 dimensions, got shape {tuple(x.shape)}")
+    return Where.apply(const(keep, x), x, _zero_of(x))
+
+
+def tril(x, diagonal=0):
+    """Lower triangle of the last two dims: elements with ``col - row <= diagonal``; others 0."""
+    xp = x.device.xp
+    return _triangle("tril", x, xp.tri(*x.shape[-2:], k=diagonal, dtype=bool) if x.ndim >= 2 else None)
+
+
+def triu(x, diagonal=0):
+    """Upper triangle of the last two dims: elements with ``col - row >= diagonal``; others 0."""
+    xp = x.device.xp
+    return _triangle("triu", x, ~xp.tri(*x.shape[-2:], k=diagonal - 1, dtype=bool)
+                     if x.ndim >= 2 else None)
+
+
+def _diagonal_index(xp, rows, cols, offset):
+    """Row and column positions of diagonal ``offset`` of a (rows, cols) matrix."""
+    r0, c0 = max(-offset, 0), max(offset, 0)
+    n = max(0, min(rows - r0, cols - c0))
+    ar = xp.arange(n)
+    return ar + r0, ar + c0
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The diagonal ``offset`` of the (dim1, dim2) matrices, as a new last dim:
+    ``(A, B, C).diagonal(0, 0, 2) -> (B, min(A, C))``."""
+    a, b = normalize_dim("diagonal", dim1, x.ndim), normalize_dim("diagonal", dim2, x.ndim)
+    if a == b:
+        raise OpError(f"diagonal: dimensions cannot be identical {dim1}, {dim2}")
+    y = movedim(x, (a, b), (x.ndim - 2, x.ndim - 1))
+    rows, cols = _diagonal_index(x.device.xp, y.shape[-2], y.shape[-1], offset)
+    return Getitem.apply(y, (slice(None),) * (x.ndim - 2) + (rows, cols))
+
+
+def diag(x, diagonal=0):
+    """1-D (n,) -> the square matrix with x on diagonal ``diagonal``; 2-D -> that diagonal, 1-D."""
+    if x.ndim == 1:
+        n = x.shape[0] + abs(diagonal)
+        rows, cols = _diagonal_index(x.device.xp, n, n, diagonal)
+        return IndexAdd.apply(x, (rows, cols), (n, n))
+    if x.ndim == 2:
+        rows, cols = _diagonal_index(x.device.xp, *x.shape, diagonal)
+        return Getitem.apply(x, (rows, cols))
+    raise OpError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
+
+
+# ----------------------------------------------------------------------------- padding
 
 class Pad(Function):
     @staticmethod

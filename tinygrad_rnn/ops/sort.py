@@ -20,11 +20,10 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, OpError, OpNotImplementedError
+from ..autograd import Function, OpError, OpNotImplementedError, is_grad_enabled
 from ..tensor import Tensor
 from .common import normalize_dim
-from .indexing import _grid
-from .shape import Getitem
+from .indexing import Getitem, _grid
 
 SortResult = namedtuple("sort", ["values", "indices"])
 TopkResult = namedtuple("topk", ["values", "indices"])
@@ -67,7 +66,9 @@ def _quick_then_stable(a, axis):
 def _pick(x, order, dim):
     """(values, int64 indices) of x at the integer positions ``order`` along ``dim``."""
     order = order.astype(np.int64, copy=False)
-    return Getitem.apply(x, _grid(order, dim)), Tensor._make(order, x.device)
+    # the caller gets the indices and may change them in place: the graph keeps a copy of its own
+    grid = _grid(order.copy() if x.requires_grad and is_grad_enabled() else order, dim)
+    return Getitem.apply(x, grid), Tensor.wrap(order, x.device)
 
 
 def _before(a, t, largest):
@@ -117,7 +118,7 @@ def _position(a, axis, r, largest):
 
 
 def _zero_dim(x, cls):
-    return cls(x.clone(), Tensor._make(x.device.xp.zeros((), np.int64), x.device))
+    return cls(x.clone(), Tensor.wrap(x.device.xp.zeros((), np.int64), x.device))
 
 
 def sort(x, dim=-1, descending=False, stable=False):
@@ -134,7 +135,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
     d = normalize_dim("argsort", dim, x.ndim)
     if x.ndim == 0:
         return _zero_dim(x, SortResult).indices
-    return Tensor._make(_order(x.array, d, descending).astype(np.int64, copy=False), x.device)
+    return Tensor.wrap(_order(x.array, d, descending).astype(np.int64, copy=False), x.device)
 
 
 def _check_k(op, k, n, dim, low):
@@ -199,7 +200,7 @@ def median(x, dim=None, keepdim=False):
     ``(values, indices)`` along dim. A slice that holds NaN has median NaN (at its first NaN)."""
     if dim is None:
         if x.numel() == 0:
-            return Tensor._make(x.device.xp.full((), np.nan, x.dtype), x.device)
+            return Tensor.wrap(x.device.xp.full((), np.nan, x.dtype), x.device)
         _no_bool("median", "median_cpu", x)
         return median(x.reshape(-1), 0).values
     _no_bool("median", "median_out", x)

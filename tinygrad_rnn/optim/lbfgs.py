@@ -201,7 +201,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             n = p.numel()
             p.array += t * d[offset:offset + n].reshape(p.shape)
-            p._mark_changed()
+            p.bump_version()
             offset += n
 
     def _evaluate_at(self, closure, x0, t, d):
@@ -212,7 +212,7 @@ class LBFGS(Optimizer):
         g = self._flat_grad()
         for p, saved in zip(self._params, x0):
             p.array[...] = saved
-            p._mark_changed()
+            p.bump_version()
         return loss, g
 
     # ------------------------------------------------------------------ one step
@@ -336,7 +336,7 @@ def _array(t):
 
 
 def _tensor(a, device):
-    return None if a is None else Tensor._make(a, device)
+    return None if a is None else Tensor.wrap(a, device)
 
 
 def _restore(value, p):
@@ -354,4 +354,4 @@ def _restore(value, p):
     arr = backend.to_device(arr, p.device)
     if arr.dtype.kind == "f" and arr.dtype != p.dtype:
         arr = arr.astype(p.dtype)
-    return Tensor._make(arr.copy(), p.device)
+    return Tensor.wrap(arr.copy(), p.device)

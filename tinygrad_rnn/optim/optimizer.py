@@ -31,7 +31,7 @@ def check_hyper(optimizer, name, value, ok, expected):
 
 def zeros_state(p, fill=0.0):
     """A state buffer shaped like parameter ``p``, on its device and in its dtype."""
-    return Tensor._make(p.device.xp.full(p.array.shape, fill, dtype=p.array.dtype), p.device)
+    return Tensor.wrap(p.device.xp.full(p.array.shape, fill, dtype=p.array.dtype), p.device)
 
 
 def _writeable(a):
@@ -122,9 +122,9 @@ class Optimizer:
                     p.grad = None
                 elif g.grad_fn is None and not g.requires_grad and _writeable(g.array):
                     g.array[...] = 0
-                    g._mark_changed()
+                    g.bump_version()
                 else:   # a gradient that is part of a graph (create_graph=True) is cut loose
-                    p.grad = Tensor._make(p.device.xp.zeros_like(g.array), p.device)
+                    p.grad = Tensor.wrap(p.device.xp.zeros_like(g.array), p.device)
 
     @replayed
     def step(self, closure=None):
@@ -149,7 +149,7 @@ class Optimizer:
                     if group.get("maximize", False):
                         g = -g
                     self._update(p, g, self.state[p], group)
-                    p._mark_changed()
+                    p.bump_version()
         return loss
 
     def _update(self, p, grad, state, group):
@@ -217,7 +217,7 @@ class Optimizer:
 
 def _snapshot(value):
     if isinstance(value, Tensor):
-        return Tensor._make(value.array.copy(), value.device)
+        return Tensor.wrap(value.array.copy(), value.device)
     return copy.deepcopy(value)
 
 
@@ -237,4 +237,4 @@ def _restore(value, p, key, idx, where):
     arr = backend.to_device(value, p.device)
     if arr.dtype.kind == "f" and arr.dtype != p.dtype:
         arr = arr.astype(p.dtype)
-    return Tensor._make(arr.copy() if arr is value else arr, p.device)
+    return Tensor.wrap(arr.copy() if arr is value else arr, p.device)

@@ -37,7 +37,7 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = Tensor._make(g.copy(), p.device)
+                buf = state["momentum_buffer"] = Tensor.wrap(g.copy(), p.device)
             else:
                 b = buf.array
                 b *= momentum

@@ -16,7 +16,7 @@ from .gradcheck import GradcheckError, GradcheckResult, _as_tuple, _fn_name, _is
 
 def _grads(fn, inputs, diff, vs):
     __tracebackhide__ = True
-    leaves = [Tensor._make(x.array, x.device, x.requires_grad) if isinstance(x, Tensor) else x
+    leaves = [Tensor.wrap(x.array, x.device, x.requires_grad) if isinstance(x, Tensor) else x
               for x in inputs]
     outs = [o for o in _as_tuple(fn(*leaves)) if _is_float_tensor(o)]
     if vs is None:

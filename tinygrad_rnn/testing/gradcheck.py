@@ -118,7 +118,7 @@ class _Check:
         self.snapshot = [x.numpy().copy() if isinstance(x, Tensor) else None for x in inputs]
         self.hosts = [x.numpy().astype(np.float64) if _is_float_tensor(x) else None for x in inputs]
         # leaves of our own over the same data: backward never touches the caller's .grad
-        self.leaves = [Tensor._make(x.array, x.device, x.requires_grad) if isinstance(x, Tensor) else x
+        self.leaves = [Tensor.wrap(x.array, x.device, x.requires_grad) if isinstance(x, Tensor) else x
                        for x in inputs]
         self.outs = _as_tuple(fn(*self.leaves))
         self.float_outs = [k for k, o in enumerate(self.outs) if _is_float_tensor(o)]

@@ -272,10 +272,10 @@ class DistributedDataParallel(Module):
                     if used is None or used[i]:
                         avg = flat[offset:offset + n].reshape(p.shape)
                         if p.grad is None:
-                            p.grad = Tensor._make(avg, p.device)
+                            p.grad = Tensor.wrap(avg, p.device)
                         else:
                             p.grad.array[...] = avg
-                            p.grad._mark_changed()
+                            p.grad.bump_version()
                     offset += n
 
     # ------------------------------------------------------------------ start-up
@@ -291,7 +291,7 @@ class DistributedDataParallel(Module):
             for t in group:
                 n = t.numel()
                 t.array[...] = flat[offset:offset + n].reshape(t.shape)
-                t._mark_changed()
+                t.bump_version()
                 offset += n
 
     def _verify_same_model(self):

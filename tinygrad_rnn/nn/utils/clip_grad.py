@@ -50,7 +50,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if backend.may_be_true(coef != 1.0):
         for g in grads:
             g.array *= backend.to_device(coef, g.device).astype(g.dtype)
-    return Tensor._make(total, dev)
+    return Tensor.wrap(total, dev)
 
 
 def _on(dev, fn, g):

@@ -54,5 +54,5 @@ def vector_to_parameters(vec, parameters) -> None:
         for p in params:
             n = p.numel()
             piece = backend.to_device(vec.array[start:start + n], p.device).reshape(p.array.shape)
-            p.copy_(Tensor._make(piece.astype(p.array.dtype, copy=False), p.device))
+            p.copy_(Tensor.wrap(piece.astype(p.array.dtype, copy=False), p.device))
             start += n

@@ -26,7 +26,8 @@ from collections import namedtuple
 import numpy as np
 
 from ... import backend
-from ...ops.shape import IndexAdd, cat
+from ...ops.indexing import IndexAdd
+from ...ops.shape import cat
 from ...tensor import Tensor
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence",
