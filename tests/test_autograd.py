@@ -2,6 +2,7 @@
 reference cycles), hooks, higher derivatives, custom Functions. Numbers are worked by hand or are
 closed-form derivatives."""
 import gc
+import math
 import threading
 import weakref
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from tinygrad_rnn import nn
 from tinygrad_rnn.autograd import Function
 from tinygrad_rnn.testing import gradcheck, gradgradcheck
 
@@ -500,3 +502,125 @@ def test_in_backward_is_true_only_while_this_thread_runs_a_backward_pass():
     with pytest.raises(KeyError):
         (b * 2).sum().backward()
     assert not tg.autograd.in_backward()          # a failed pass leaves nothing open
+
+
+# ----------------------------------------------------------------------------- backward passes in several threads
+
+def _threads_accumulate(n_threads, n_backward, size, loss=lambda w: (w * 1.0).sum(), **kw):
+    """Every thread runs ``n_backward`` backward passes of ``loss(w)`` into the shared leaf ``w``
+    (zeros): with the default loss each adds 1 everywhere, so w.grad must be n_threads * n_backward
+    everywhere."""
+    w = tg.tensor(np.zeros(size, np.float32), requires_grad=True)
+    start = threading.Barrier(n_threads)
+
+    def work():
+        start.wait()
+        for _ in range(n_backward):
+            loss(w).backward(**kw)
+    threads = [threading.Thread(target=work) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return w.grad.numpy()
+
+
+def test_threads_sharing_a_leaf_lose_no_gradient():
+    # 2M elements: large enough that NumPy releases the GIL inside `+=`, where the additions of two
+    # unlocked threads overwrite each other (before the fix tens of elements ended at 58-59)
+    for _ in range(3):
+        g = _threads_accumulate(2, 30, 2_000_000)
+        assert np.count_nonzero(g != 60.0) == 0, np.unique(g)
+
+
+def test_threads_first_gradients_into_an_empty_grad_all_count():
+    # each thread's first backward finds .grad None; w + 0 hands the leaf a gradient it must copy
+    # (it is a broadcast view), and NumPy releases the GIL while copying: one thread's gradient
+    # must not replace another's (before the fix about half of these trials lost one)
+    for _ in range(10):
+        g = _threads_accumulate(4, 1, 2_000_000, loss=lambda w: (w + 0.0).sum())
+        assert np.count_nonzero(g != 4.0) == 0, np.unique(g)
+
+
+def test_threads_accumulate_with_create_graph():
+    # with create_graph .grad becomes old + new, a recorded op: the same read-add-write step
+    # d/dw sum(w^2 + w) = 2 w + 1 = 1 at w = 0, so 2 threads x 20 passes give 40
+    for _ in range(2):
+        g = _threads_accumulate(2, 20, 1_000_000, loss=lambda w: (w * w + w).sum(),
+                                create_graph=True)
+        assert np.count_nonzero(g != 40.0) == 0, np.unique(g)
+
+
+# ----------------------------------------------------------------------------- gradients own their memory
+
+def test_create_graph_leaf_gradients_are_separate_tensors():
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    b = tg.tensor([3.0, 4.0], requires_grad=True)
+    ((a + b) ** 2).sum().backward(create_graph=True)
+    assert a.grad is not b.grad
+    nn.utils.clip_grad_norm_([a, b], 1.0)              # scales each once, not twice
+    total = math.sqrt(2 * (8 ** 2 + 12 ** 2))
+    np.testing.assert_allclose(a.grad.numpy(), np.array([8.0, 12.0]) / total, rtol=1e-5)
+    a2 = tg.tensor([1.0, 2.0], requires_grad=True)
+    (a2 + 1).sum().backward(create_graph=True)
+    with tg.no_grad():
+        a2.grad.zero_()                                # a writable tensor, not a broadcast view
+
+
+def test_retained_gradients_do_not_share_memory():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a, b = w * 2, w * 3
+    a.retain_grad()
+    b.retain_grad()
+    ((a + b) ** 2).sum().backward()
+    before = b.grad.tolist()
+    with tg.no_grad():
+        a.grad.add_(1)
+    assert b.grad.tolist() == before
+    x = tg.tensor([1.0, 1.0], requires_grad=True)
+    y = x * 1
+    y.retain_grad()
+    v = tg.tensor([1.0, 1.0])
+    y.backward(v)
+    v.add_(5)
+    assert y.grad.tolist() == [1.0, 1.0]
+
+
+def test_a_leaf_gradient_never_aliases_a_saved_array():
+    class HalfSquare(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x / 2
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return x                                    # the saved input itself, as the gradient
+
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    HalfSquare.apply(x).sum().backward()
+    assert not np.shares_memory(x.grad.numpy(), x.numpy())
+
+
+def test_a_second_backward_accumulates_into_the_same_grad_tensor():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    g = x.grad
+    (x * 3).sum().backward()
+    assert x.grad is g and g.tolist() == [6.0, 6.0]
+
+
+# ----------------------------------------------------------------------------- more in-place cases
+
+def test_autograd_grad_walks_only_the_part_of_the_graph_it_needs():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    fired = []
+    x.register_hook(lambda g: fired.append(1))
+    h = x.exp()
+    (gh,) = tg.autograd.grad((h * h).sum(), h)
+    assert fired == [] and np.allclose(gh.numpy(), 2 * h.numpy())
+    h2 = x.exp()
+    (h2 * 2).sum().backward()                          # frees the part below h2
+    (g2,) = tg.autograd.grad((h2 * h2).sum(), h2)      # does not need it
+    assert np.allclose(g2.numpy(), 2 * h2.numpy())

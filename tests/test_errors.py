@@ -1,6 +1,8 @@
 """Error messages: bad input names the op and the expected and actual shapes, dtypes or devices,
 and says what to do."""
+import math
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -145,3 +147,59 @@ def test_unknown_device_lists_the_known_ones():
 def test_bad_device_index_is_refused():
     with pytest.raises(backend.DeviceError, match="index after ':' must be a number"):
         tg.device("fake:x")
+
+
+# ----------------------------------------------------------------------------- errors instead of crashes
+
+def test_raw_python_errors_became_pytorch_errors():
+    with pytest.raises(RuntimeError, match="chunk expects `chunks` to be greater than 0, got: 0"):
+        tg.ones(4).chunk(0)
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        tg.ones(4)[::-1]
+    with pytest.raises(RuntimeError, match="t\\(\\) expects a tensor with <= 2 dimensions, but self is 3D"):
+        tg.ones(2, 3, 4).t()
+    with pytest.raises(RuntimeError, match=r"Use \.reshape\(\.\.\.\) instead"):
+        tg.ones(4, 3).t().view(12)
+    assert tg.ones(4, 3).t().reshape(12).shape == (12,)
+    with pytest.raises(ValueError, match=r"expected sequence of length 3 at dim 1 \(got 2\)"):
+        tg.tensor([[1, 2, 3], [1, 2]])
+    with pytest.raises(RuntimeError, match=r"shape '\[4, -1\]' is invalid for input of size 10"):
+        tg.ones(10).view(4, -1)
+
+
+def test_view_shares_memory_and_reshape_may_copy():
+    x = tg.arange(6.0)
+    v = x.view(2, 3)
+    v[0, 0] = 10.0
+    assert x[0].item() == 10.0 and x._version == 1
+
+
+def test_size_zero_softmax_and_logsumexp_behave_as_pytorch():
+    assert tg.zeros(3, 0).softmax(1).shape == (3, 0)
+    assert tg.zeros(0, 3).log_softmax(0).shape == (0, 3)
+    assert tg.zeros(3, 0).logsumexp(1).tolist() == [-math.inf] * 3
+
+
+def test_no_numpy_warnings_leak_from_ops():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tg.tensor([0.0]).log().item() == -math.inf
+        assert math.isnan((tg.tensor([0.0]) / 0).item())
+        assert tg.tensor([1000.0]).exp().item() == math.inf
+        x = tg.tensor([0.0], requires_grad=True)
+        x.log().sum().backward()
+        assert x.grad.item() == math.inf
+
+
+def test_custom_function_forward_explains_that_it_receives_arrays():
+    class Double(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.exp()                   # a Tensor method on a NumPy array
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(AttributeError, match="receives raw arrays"):
+        Double.apply(tg.ones(2))

@@ -640,3 +640,18 @@ def test_round_decimals_and_lerp_match_pytorch():
         # PyTorch fuses the multiply-add (one rounding); agreement to the inputs' float32 ulp (~1e-5)
         np.testing.assert_allclose(tg.tensor(a).lerp(tg.tensor(b), w).numpy(),
                                    torch.tensor(a).lerp(torch.tensor(b), w).numpy(), rtol=1e-6, atol=2e-5)
+
+
+# ----------------------------------------------------------------------------- operators and reductions
+
+def test_bitwise_operators_on_integers_and_logical_on_bools():
+    assert (tg.tensor([5, 3]) & tg.tensor([3, 1])).tolist() == [1, 1]
+    assert (tg.tensor([5, 3]) | 8).tolist() == [13, 11]
+    assert (tg.tensor([5]) ^ 3).tolist() == [6]
+    assert (~tg.tensor([5])).tolist() == [-6]
+    assert (~tg.tensor([True, False])).tolist() == [False, True]
+    assert (tg.tensor([True, False]) & tg.tensor([True, True])).tolist() == [True, False]
+    with pytest.raises(TypeError, match="bitwise"):
+        tg.ones(3) & tg.ones(3)
+    with pytest.raises(TypeError, match="bitwise"):
+        ~tg.ones(3)

@@ -203,3 +203,58 @@ def test_mean_of_integer_tensor_raises_as_pytorch(device):
     with pytest.raises(RuntimeError, match="mean\\(\\): could not infer output dtype"):
         tg.tensor([1, 2], device=device).mean()
     assert tg.tensor([1, 2], device=device).float().mean().item() == 1.5
+
+
+# ----------------------------------------------------------------------------- max / min
+
+def test_max_and_min_of_two_tensors_are_elementwise():
+    a, b = tg.tensor([1.0, 5.0, 2.0]), tg.tensor([3.0, 2.0, 2.0])
+    assert tg.max(a, b).tolist() == [3.0, 5.0, 2.0]
+    assert tg.min(a, b).tolist() == [1.0, 2.0, 2.0]
+    assert a.max(b).tolist() == [3.0, 5.0, 2.0]
+
+
+def test_max_dim_is_a_named_pair_and_its_gradient_goes_to_one_index():
+    x = tg.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]], requires_grad=True)
+    r = x.max(1)
+    values, indices = r                      # usable as a tuple
+    assert r.values.tolist() == [3.0, 2.0] and r.indices.tolist() == [1, 0]
+    assert values is r.values and indices is r.indices
+    values.sum().backward()
+    assert x.grad.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]   # the first maximum only
+    kept = x.min(0, keepdim=True)
+    assert kept.values.shape == (1, 3) and kept.indices.tolist() == [[0, 1, 1]]
+
+
+def test_max_over_an_empty_dim_raises_index_error():
+    with pytest.raises(IndexError, match=r"max\(\): Expected reduction dim 0 to have non-zero size"):
+        tg.zeros(0, 3).max(0)
+
+
+# ----------------------------------------------------------------------------- operators and reductions
+
+def test_reduction_over_empty_dim_tuple_reduces_everything():
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.sum(dim=()).item() == 10.0 and x.mean(dim=()).item() == 2.5
+    assert x.sum(dim=(), keepdim=True).shape == (1, 1)
+
+
+def test_std_backward_on_a_constant_slice_is_zero():
+    x = tg.tensor([[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]], requires_grad=True)
+    x.std(1).sum().backward()
+    # constant row: 0 (PyTorch); second row: d std / dx = (x - mean) / ((n - 1) std) = [-0.5, 0, 0.5]
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0, 0], [-0.5, 0, 0.5]], atol=1e-7)
+
+
+def test_float32_var_and_std_do_not_overflow_for_huge_values():
+    v = np.array([1e19, -1e19, 3e19, 0.0])
+    x = tg.tensor(v, dtype=tg.float32)
+    np.testing.assert_allclose(x.var().item(), np.var(v, ddof=1), rtol=1e-5)
+    np.testing.assert_allclose(x.std().item(), np.std(v, ddof=1), rtol=1e-5)
+    np.testing.assert_allclose(x.var(correction=0).item(), np.var(v), rtol=1e-5)
+
+
+def test_var_and_std_gradients_match_finite_differences():
+    x = tg.tensor(np.array([[0.3, -1.2, 2.0], [5.0, 5.5, 4.0]]), requires_grad=True)
+    assert gradcheck(lambda t: t.var(1), x)
+    assert gradcheck(lambda t: t.std(0, correction=0), x)

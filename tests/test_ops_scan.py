@@ -5,6 +5,8 @@ Gradients and second derivatives against finite differences over Hypothesis-draw
 slice or not) against values worked by hand, since the obvious ``prod / x`` formula divides by
 zero there; values and dtypes against NumPy and PyTorch's rules.
 """
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -191,3 +193,30 @@ def test_dtypes_match_pytorch():
         for f in ("prod", "all", "any", "count_nonzero"):
             assert str(getattr(x, f)().dtype) == str(getattr(xt, f)().dtype).replace("torch.", "")
             assert getattr(x, f)().tolist() == getattr(xt, f)().tolist()
+
+
+# ----------------------------------------------------------------------------- any / all with dim=()
+
+def test_any_all_over_no_dims_reduce_nothing():
+    # PyTorch 2.13: any/all(dim=()) are x != 0 elementwise (bool; uint8 stays uint8), any keepdim
+    x = tg.tensor([[1.5, 0.0], [-2.0, 3.0]])
+    for op in (tg.any, tg.all):
+        for keepdim in (False, True):
+            assert op(x, dim=(), keepdim=keepdim).tolist() == [[True, False], [True, True]]
+    u = tg.tensor([[7, 0], [1, 2]], dtype=tg.uint8)
+    out = u.any(dim=())
+    assert out.dtype == tg.uint8 and out.tolist() == [[1, 0], [1, 1]]
+    assert x.any().item() is True and x.all().item() is False      # dim=None still reduces all
+
+
+def test_any_all_over_no_dims_match_pytorch():
+    # PyTorch: the same values and dtypes for every input dtype and keepdim
+    torch = pytest.importorskip("torch")
+    a = np.array([[2, 0, 1], [0, 0, 3]])
+    for dtype in ("bool", "uint8", "int64", "float32"):
+        x, tx = tg.tensor(a.astype(dtype)), torch.tensor(a.astype(dtype))
+        for name, keepdim in itertools.product(("any", "all"), (False, True)):
+            got = getattr(x, name)(dim=(), keepdim=keepdim)
+            want = getattr(tx, name)(dim=(), keepdim=keepdim)
+            assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+            np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -360,12 +360,14 @@ def test_next_functions_gives_the_output_index_of_multi_output_nodes():
 def test_walking_next_functions_reaches_every_parameter_of_a_model():
     model = tg.nn.Sequential(tg.nn.Linear(2, 3), tg.nn.Tanh(), tg.nn.Linear(3, 1))
     loss = model(tg.ones(4, 2)).sum()
-    seen, stack, leaves = set(), [loss.grad_fn], []
+    # seen keeps the nodes themselves: an id alone could be reused by the next AccumulateGrad
+    # once the previous one (alive only while something holds it, as in PyTorch) is freed
+    seen, stack, leaves = {}, [loss.grad_fn], []
     while stack:
         node = stack.pop()
         if node is None or id(node) in seen:
             continue
-        seen.add(id(node))
+        seen[id(node)] = node
         if hasattr(node, "variable"):
             leaves.append(node.variable)
         stack.extend(n for n, _ in node.next_functions)

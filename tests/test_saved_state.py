@@ -21,7 +21,6 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.autograd import Function
 from tinygrad_rnn.nn import functional as F
-from tinygrad_rnn.nn.utils.rnn import pack_padded_sequence
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
@@ -275,3 +274,14 @@ def test_embedding_and_cross_entropy_keep_their_own_indices_and_targets():
     third = 1 / 3
     np.testing.assert_allclose(logits.grad.numpy(), [[third, third, third - 1],
                                                      [third - 1, third, third]], rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- more in-place cases
+
+def test_an_op_saves_only_what_its_backward_reads():
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = a * 1
+    y = x * 2                                          # saves neither x nor 2's partner for dx
+    x.add_(1)
+    y.sum().backward()                                 # as PyTorch: fine
+    assert a.grad.tolist() == [2.0, 2.0]

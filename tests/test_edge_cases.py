@@ -1,5 +1,6 @@
-"""Regression tests for ops that crashed where PyTorch works, returned a value where PyTorch
-raises, or raised errors that said too little or lost their Python kind.
+"""Edge cases where an op must work or raise as PyTorch does: empty tensors and dims of size 0, 0-d
+tensors, bool and integer dtypes, arguments just outside an op's range; errors keep PyTorch's
+Python kind (IndexError, TypeError, NotImplementedError) and say what went wrong.
 
 Each test checks against numbers worked by hand, NumPy or exact arithmetic; the tests at the end
 of each section compare with PyTorch itself when it is installed (values and dtypes, or the kind
@@ -505,40 +506,6 @@ def test_in_range_dims_of_a_0d_tensor_still_work():
     x = tg.tensor(2.0)
     assert x.flatten(0, -1).tolist() == [2.0] and x.sum(-1).item() == 2.0
     assert x.unsqueeze(-1).shape == (1,) and x.softmax(0).item() == 1.0
-
-
-def test_inplace_change_of_a_view_taken_before_requires_grad_raises():
-    x = tg.ones(3)
-    v = x[:2]
-    x.requires_grad_()
-    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
-        v.add_(1)
-    assert x.tolist() == [1.0, 1.0, 1.0]
-
-
-@pytest.mark.parametrize("change", [lambda v: v.add_(1), lambda v: v.mul_(2),
-                                    lambda v: v.__setitem__(0, 5.0), lambda v: v.fill_(0.0)])
-def test_inplace_change_of_a_view_taken_in_no_grad_mode_raises(change):
-    x = tg.ones(3, requires_grad=True)
-    with tg.no_grad():
-        v = x[:2]
-    with pytest.raises(RuntimeError, match="view of a leaf Variable that requires grad"):
-        change(v)
-    assert x.tolist() == [1.0, 1.0, 1.0]
-    y = x * 2
-    with tg.no_grad():
-        w = y[:2]
-    with pytest.raises(RuntimeError, match="A view was created in no_grad mode"):
-        change(w)
-
-
-def test_inplace_changes_of_views_that_pytorch_allows_still_work():
-    x = tg.ones(3, requires_grad=True)
-    with tg.no_grad():
-        x[:2].add_(1)                   # view and change both without grad mode
-    v = x.detach()[1:]
-    v.mul_(3)                           # a view of a detached tensor: nothing requires grad
-    assert x.tolist() == [2.0, 6.0, 3.0]
 
 
 _RAISES_IN_PYTORCH = {

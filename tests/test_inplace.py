@@ -1,26 +1,21 @@
-"""Three engine results that used to be silently wrong, pinned down against numbers worked by hand
-and, where PyTorch is installed, against PyTorch run on the same code.
+"""In-place operations, views and version counters.
 
-1. A view taken before its base joins the graph through an in-place op follows the base: PyTorch
-   rebuilds the view's history as the same view of the base's new value.
-2. Backward passes in several threads on graphs that share a leaf add every contribution into its
-   ``.grad``.
-3. ``cross_entropy`` / ``nll_loss`` with every target ignored: the mean is nan (0 / 0) and the
-   gradient 0, not nan.
+Every in-place op bumps the version counter its storage shares with its views and ``detach()``;
+backward refuses a saved value that changed since; in-place ops recorded in the graph get
+PyTorch's gradients; a view taken before a recorded in-place op on its base follows the base (its
+history is rebuilt as the same view of the new value), and the cases PyTorch refuses are refused.
+Checked against numbers worked by hand, finite differences and, where PyTorch is installed,
+PyTorch run on the same code.
 """
-import threading
-
 import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn import nn, optim
+from tinygrad_rnn.testing import gradcheck
 
 
-# ----------------------------------------------------------------------------- 1. views
-# Each scenario runs on a module ``lib`` (tinygrad_rnn or torch, which share these names) and
-# returns (w.grad, v.requires_grad right after the in-place op, v.requires_grad's leaf-ness).
-# The hand-worked gradient sits next to each.
+# ----------------------------------------------------------------------------- views follow their base through recorded in-place ops
 
 def _getitem_add(lib):
     # v = w[:2]; loss = w0^2 + w1^2 + (w0 + w1 + w2) -> [2 w0 + 1, 2 w1 + 1, 1] = [3, 5, 1]
@@ -357,166 +352,265 @@ def test_views_of_a_detached_twin_keep_no_history():
     assert v.tolist() == [1.0, 2.0]
 
 
-# ----------------------------------------------------------------------------- 2. threads
+INPLACE = "modified by an inplace operation"
 
-def _threads_accumulate(n_threads, n_backward, size, loss=lambda w: (w * 1.0).sum(), **kw):
-    """Every thread runs ``n_backward`` backward passes of ``loss(w)`` into the shared leaf ``w``
-    (zeros): with the default loss each adds 1 everywhere, so w.grad must be n_threads * n_backward
-    everywhere."""
-    w = tg.tensor(np.zeros(size, np.float32), requires_grad=True)
-    start = threading.Barrier(n_threads)
-
-    def work():
-        start.wait()
-        for _ in range(n_backward):
-            loss(w).backward(**kw)
-    threads = [threading.Thread(target=work) for _ in range(n_threads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return w.grad.numpy()
+def _raises_inplace(fn, now, then, op=None):
+    with pytest.raises(RuntimeError, match=INPLACE) as e:
+        fn()
+    msg = str(e.value)
+    assert f"is at version {now}; expected version {then}" in msg
+    if op:
+        assert msg.startswith(op + ":"), msg
 
 
-def test_threads_sharing_a_leaf_lose_no_gradient():
-    # 2M elements: large enough that NumPy releases the GIL inside `+=`, where the additions of two
-    # unlocked threads overwrite each other (before the fix tens of elements ended at 58-59)
-    for _ in range(3):
-        g = _threads_accumulate(2, 30, 2_000_000)
-        assert np.count_nonzero(g != 60.0) == 0, np.unique(g)
+# ----------------------------------------------------------------------------- version counters
+
+def test_optimizer_step_between_forward_and_backward_raises(device):
+    w = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    x = tg.tensor([4.0, 5.0, 6.0], device=device)
+    y = (w * w * x).sum()                    # d/dw needs w's value: the first Mul saved it
+    opt = optim.SGD([w], lr=0.1)
+    w.grad = tg.ones(3, device=device)
+    opt.step()                               # changes w after it was saved
+    _raises_inplace(y.backward, 1, 0, op="mul")
 
 
-def test_threads_first_gradients_into_an_empty_grad_all_count():
-    # each thread's first backward finds .grad None; w + 0 hands the leaf a gradient it must copy
-    # (it is a broadcast view), and NumPy releases the GIL while copying: one thread's gradient
-    # must not replace another's (before the fix about half of these trials lost one)
-    for _ in range(10):
-        g = _threads_accumulate(4, 1, 2_000_000, loss=lambda w: (w + 0.0).sum())
-        assert np.count_nonzero(g != 4.0) == 0, np.unique(g)
+def test_a_step_that_changes_nothing_backward_reads_is_fine(device):
+    # as PyTorch: w * x saves only x (d/dw = x), so changing w afterwards is harmless
+    w = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    x = tg.tensor([4.0, 5.0, 6.0], device=device)
+    y = (w * x).sum()
+    with tg.no_grad():
+        w.mul_(10)
+    y.backward()
+    assert w.grad.tolist() == [4.0, 5.0, 6.0]
 
 
-def test_threads_accumulate_with_create_graph():
-    # with create_graph .grad becomes old + new, a recorded op: the same read-add-write step
-    # d/dw sum(w^2 + w) = 2 w + 1 = 1 at w = 0, so 2 threads x 20 passes give 40
-    for _ in range(2):
-        g = _threads_accumulate(2, 20, 1_000_000, loss=lambda w: (w * w + w).sum(),
-                                create_graph=True)
-        assert np.count_nonzero(g != 40.0) == 0, np.unique(g)
+@pytest.mark.parametrize("change", [
+    lambda x: x.mul_(2), lambda x: x.add_(1), lambda x: x.sub_(1), lambda x: x.div_(2),
+    lambda x: x.clamp_(0, 1), lambda x: x.zero_(), lambda x: x.fill_(3.0),
+    lambda x: x.copy_(tg.ones(3)), lambda x: x.__setitem__(0, 5.0), lambda x: x.__iadd__(1.0),
+])
+def test_every_inplace_op_on_a_saved_tensor_raises_at_backward(change):
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = tg.tensor([0.5, 0.25, 2.0])
+    y = (w * x).sum()
+    change(x)
+    _raises_inplace(y.backward, 1, 0)
 
 
-# ----------------------------------------------------------------------------- 3. cross-entropy
-
-LOGITS = np.array([[1.0, 2.0, 3.0, 0.5],
-                   [0.0, -1.0, 2.0, 1.0],
-                   [3.0, 0.0, 0.0, -2.0]], np.float32)
-WEIGHT = [1.0, 2.0, 0.5, 3.0]
-
-
-def _softmax(x):
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+def test_unchanged_saved_tensor_gives_the_gradient():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = tg.tensor([4.0, 5.0, 6.0])
+    (w * x).sum().backward()
+    assert w.grad.tolist() == [4.0, 5.0, 6.0]
 
 
-@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1}, {"weight": WEIGHT},
-                                     {"weight": WEIGHT, "label_smoothing": 0.2}])
-def test_cross_entropy_with_every_target_ignored(device, options):
-    # mean: 0 / 0 = nan, and no row contributes to the gradient: exactly 0 (PyTorch), not nan
-    # sum and none: 0, gradient 0
-    kw = {k: tg.tensor(v, device=device) if k == "weight" else v for k, v in options.items()}
-    target = tg.tensor([2, 2, 2], device=device)
-    for reduction, value in (("mean", [np.nan]), ("sum", [0.0]), ("none", [0.0, 0.0, 0.0])):
-        x = tg.tensor(LOGITS, device=device, requires_grad=True)
-        loss = F.cross_entropy(x, target, ignore_index=2, reduction=reduction, **kw)
-        np.testing.assert_array_equal(loss.numpy().reshape(-1), value)
-        loss.sum().backward()
-        np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))
-        assert x.grad.dtype == np.float32 and loss.dtype == np.float32
+def test_views_share_the_version_counter():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    y = (x @ w).sum()
+    row = x[1]                               # a view: writing it writes x
+    row.mul_(10)
+    assert x.tolist() == [[1.0, 2.0], [30.0, 40.0]] and x._version == 1
+    _raises_inplace(y.backward, 1, 0, op="matmul")
 
 
-def test_cross_entropy_with_every_target_ignored_second_order():
-    # with create_graph the gradient is a recorded expression; it too is 0, and so is its gradient
-    x = tg.tensor(LOGITS, requires_grad=True)
-    loss = F.cross_entropy(x, tg.tensor([-100, -100, -100]))
-    g, = tg.autograd.grad(loss, x, create_graph=True)
-    np.testing.assert_array_equal(g.numpy(), np.zeros((3, 4)))
-    (g * g).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))
+def test_detach_shares_memory_and_version():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (w * w).sum()
+    w.detach().add_(1)                       # the classic truncated-BPTT slip
+    assert w.tolist() == [2.0, 3.0]
+    _raises_inplace(y.backward, 1, 0)
 
 
-def test_cross_entropy_spatial_and_nll_loss_with_every_target_ignored(device):
-    # (N, C, d) logits take the nll_loss path; nll_loss itself likewise
-    x = tg.tensor(LOGITS.T[None].copy(), device=device, requires_grad=True)    # (1, 4, 3)
-    loss = F.cross_entropy(x, tg.tensor([[-100, -100, -100]], device=device))
-    assert np.isnan(loss.item())
-    loss.backward()
-    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((1, 4, 3)))
-    logp = tg.tensor(np.log(_softmax(LOGITS)), device=device, requires_grad=True)
-    loss = F.nll_loss(logp, tg.tensor([1, 1, 1], device=device), ignore_index=1)
-    assert np.isnan(loss.item())
-    loss.backward()
-    np.testing.assert_array_equal(logp.grad.numpy(), np.zeros((3, 4)))
+def test_changed_saved_output_raises():
+    x = tg.tensor([0.0, 1.0], requires_grad=True)
+    e = x.exp()                              # exp saves its output for backward
+    e.add_(1)
+    _raises_inplace(lambda: e.sum().backward(), 1, 0, op="exp")
 
 
-def test_cross_entropy_with_some_targets_ignored(device):
-    # rows 0 and 2 count (targets 3 and 0), row 1 is ignored: the mean divides by 2 and the
-    # gradient is (softmax - onehot) / 2 on the counted rows, exactly 0 on the ignored one
-    x = tg.tensor(LOGITS, device=device, requires_grad=True)
-    loss = F.cross_entropy(x, tg.tensor([3, -100, 0], device=device))
-    p = _softmax(LOGITS.astype(np.float64))
-    expected = -(np.log(p[0, 3]) + np.log(p[2, 0])) / 2
-    assert loss.item() == pytest.approx(expected, rel=1e-6)
-    loss.backward()
-    onehot = np.zeros((3, 4))
-    onehot[0, 3] = onehot[2, 0] = 1
-    grad = (p - onehot) / 2
-    grad[1] = 0
-    np.testing.assert_allclose(x.grad.numpy(), grad, rtol=1e-5, atol=1e-7)
-    assert np.all(x.grad.numpy()[1] == 0) and not np.any(np.signbit(x.grad.numpy()[1]))
+def test_inplace_on_leaf_requiring_grad_raises_outside_no_grad():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an "
+                                           "in-place operation"):
+        w.add_(1)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being "
+                                           "used in an in-place operation"):
+        w[0].add_(1)
+    with pytest.raises(RuntimeError, match="a leaf Variable"):
+        w[0] = 3.0
+    with tg.no_grad():                       # as optimizers do: allowed, and counted
+        w[0].add_(1)
+        w.mul_(2)
+    assert w.tolist() == [4.0, 4.0] and w._version == 2
 
 
-def test_cross_entropy_ignored_rows_are_zero_even_where_not_finite():
-    # as PyTorch: an ignored row's loss is 0 even for inf/nan logits, and a nan gradient coming
-    # from above on an ignored row does not reach the logits
-    x = tg.tensor([[1.0, 2.0, 3.0], [np.nan, 0.0, 0.0], [np.inf, 0.0, 0.0]], requires_grad=True)
-    loss = F.cross_entropy(x, tg.tensor([0, -100, -100]), reduction="none")
-    assert loss.tolist()[1:] == [0.0, 0.0]
-    y = tg.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
-    F.cross_entropy(y, tg.tensor([-100]), reduction="none").backward(tg.tensor([np.nan]))
-    assert y.grad.tolist() == [[0.0, 0.0, 0.0]]
+def test_recorded_inplace_ops_on_non_leaves_have_pytorch_gradients():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a = w * 1
+    a.add_(1)          # a = w + 1
+    a.mul_(w)          # a = (w + 1) w  -> da/dw = 2w + 1
+    a.sum().backward()
+    assert w.grad.tolist() == [3.0, 5.0, 7.0]
+    assert a.grad_fn is not None and a.requires_grad
 
 
-@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1}, {"weight": WEIGHT},
-                                     {"weight": WEIGHT, "label_smoothing": 0.2}])
-@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("targets", [[2, 2, 2], [2, 1, 2]])
-def test_cross_entropy_with_ignored_targets_matches_torch(options, reduction, targets):
-    torch = pytest.importorskip("torch")
-
-    def run(lib):
-        kw = {k: lib.tensor(v) if k == "weight" else v for k, v in options.items()}
-        x = lib.tensor(LOGITS, requires_grad=True)
-        loss = lib.nn.functional.cross_entropy(x, lib.tensor(targets), ignore_index=2,
-                                               reduction=reduction, **kw)
-        loss.sum().backward()
-        return loss.detach().numpy(), x.grad.numpy()
-    loss, grad = run(tg)
-    loss_t, grad_t = run(torch)
-    np.testing.assert_allclose(loss, loss_t, rtol=1e-6, atol=1e-7)     # nan where torch's is
-    np.testing.assert_allclose(grad, grad_t, rtol=1e-5, atol=1e-7)
+def test_recorded_inplace_matches_finite_differences():
+    def f(w):
+        a = w * 2.0
+        a.sub_(w * w, alpha=0.5)
+        a.clamp_(-1.5, 3.0)
+        a.div_(w + 3.0)
+        return a
+    w = tg.tensor([0.3, -0.7, 1.9, 2.6], dtype=tg.float64, requires_grad=True)
+    assert gradcheck(f, w)
 
 
-def test_nll_loss_with_every_target_ignored_matches_torch():
-    torch = pytest.importorskip("torch")
-    logp = np.log(_softmax(LOGITS))
-    for reduction in ("mean", "sum", "none"):
-        for weight in (None, WEIGHT):
-            out = []
-            for lib in (tg, torch):
-                x = lib.tensor(logp, requires_grad=True)
-                loss = lib.nn.functional.nll_loss(
-                    x, lib.tensor([1, 1, 1]), None if weight is None else lib.tensor(weight),
-                    ignore_index=1, reduction=reduction)
-                loss.sum().backward()
-                out.append((loss.detach().numpy(), x.grad.numpy()))
-            np.testing.assert_allclose(out[0][0], out[1][0])
-            np.testing.assert_array_equal(out[0][1], out[1][1])
+def test_fill_and_zero_cut_the_gradient_of_the_old_values():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    a = w * 3
+    a.fill_(7.0)
+    (a * w).sum().backward()                 # d/dw (7 w) = 7; nothing through the old a
+    assert w.grad.tolist() == [7.0, 7.0]
+
+
+def test_setitem_is_differentiable_for_the_value_and_the_rest():
+    p = tg.tensor([1.0, 1.0, 1.0, 1.0], requires_grad=True)
+    s = tg.tensor(2.0, requires_grad=True)
+    a = p * 1
+    a[1:] = s * 3                            # broadcast: s's gradient sums the slice's
+    c = tg.tensor([1.0, 2.0, 3.0, 4.0])
+    (a * c).sum().backward()
+    assert p.grad.tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert s.grad.item() == 3 * (2 + 3 + 4)
+
+
+def test_setitem_into_a_plain_tensor_connects_the_graph():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    out = tg.zeros(3)
+    out[1:] = w * w
+    assert out.requires_grad and not out.is_leaf
+    out.sum().backward()
+    assert w.grad.tolist() == [2.0, 4.0]
+
+
+def test_setitem_gradient_matches_finite_differences():
+    def f(x, v):
+        y = x * 1.0
+        y[[0, 2], 1:] = v.exp()
+        return y * y
+    x = tg.tensor(np.arange(12.0).reshape(3, 4) / 7, requires_grad=True)
+    v = tg.tensor([0.1, -0.2, 0.3], dtype=tg.float64, requires_grad=True)
+    assert gradcheck(f, x, v)
+
+
+def test_view_taken_before_recorded_inplace_follows_the_base():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    a = w * 1
+    v = a[0:1]
+    a.mul_(3)
+    (v * 2).sum().backward()             # v = (3 w)[0:1]: d(6 w0)/dw = [6, 0], as PyTorch
+    assert w.grad.tolist() == [6.0, 0.0]
+
+
+def test_inplace_on_view_of_graph_tensor_is_refused():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    a = w * 1
+    with pytest.raises(RuntimeError, match="view of a tensor that is part of the graph"):
+        a[0:1].add_(1)
+
+
+def test_inplace_float_into_int_tensor_raises():
+    x = tg.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output "
+                                           "type Long"):
+        x += 1.5
+    x += 2                                   # same category: fine
+    assert x.tolist() == [3, 4]
+
+
+# ----------------------------------------------------------------------------- more in-place cases
+
+def test_retain_grad_after_an_inplace_op_counts_the_new_value_only():
+    a = tg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    x = a * 1
+    x.mul_(2)
+    x.retain_grad()
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0, 3.0] and a.grad.tolist() == [6.0, 6.0, 6.0]
+    b = tg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    z = b * 1
+    z[0] = 0.0
+    z.retain_grad()
+    (z * 3).sum().backward()
+    assert z.grad.tolist() == [3.0, 3.0, 3.0] and b.grad.tolist() == [0.0, 3.0, 3.0]
+
+
+def test_a_tensor_or_parameter_built_on_another_shares_its_version():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    t = tg.tensor([1.0, 1.0, 1.0])
+    y = (w * t).sum()
+    p = nn.Parameter(t)
+    with tg.no_grad():
+        p.add_(1)                                      # the same memory as t, which mul saved
+    _raises_inplace(y.backward, 1, 0)
+
+
+def test_changing_a_max_output_in_place_is_caught():
+    x = tg.tensor([[1.0, 3.0], [4.0, 2.0]], requires_grad=True)
+    v = (x * 1).amax(1)
+    v.add_(100)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        v.sum().backward()
+
+
+def test_changing_index_tensors_after_the_forward_does_not_move_gradients():
+    x = tg.tensor([[1.0, 3.0], [4.0, 2.0]], requires_grad=True)
+    v, i = x.max(1)
+    i[0] = 0
+    v.sum().backward()
+    assert x.grad.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    w = tg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    idx = tg.tensor([0, 1])
+    y = nn.functional.embedding(idx, w)
+    idx[0] = 2
+    y.sum().backward()
+    assert w.grad.tolist() == [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
+
+
+# ----------------------------------------------------------------------------- changing views PyTorch refuses to change
+
+def test_inplace_change_of_a_view_taken_before_requires_grad_raises():
+    x = tg.ones(3)
+    v = x[:2]
+    x.requires_grad_()
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+        v.add_(1)
+    assert x.tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("change", [lambda v: v.add_(1), lambda v: v.mul_(2),
+                                    lambda v: v.__setitem__(0, 5.0), lambda v: v.fill_(0.0)])
+def test_inplace_change_of_a_view_taken_in_no_grad_mode_raises(change):
+    x = tg.ones(3, requires_grad=True)
+    with tg.no_grad():
+        v = x[:2]
+    with pytest.raises(RuntimeError, match="view of a leaf Variable that requires grad"):
+        change(v)
+    assert x.tolist() == [1.0, 1.0, 1.0]
+    y = x * 2
+    with tg.no_grad():
+        w = y[:2]
+    with pytest.raises(RuntimeError, match="A view was created in no_grad mode"):
+        change(w)
+
+
+def test_inplace_changes_of_views_that_pytorch_allows_still_work():
+    x = tg.ones(3, requires_grad=True)
+    with tg.no_grad():
+        x[:2].add_(1)                   # view and change both without grad mode
+    v = x.detach()[1:]
+    v.mul_(3)                           # a view of a detached tensor: nothing requires grad
+    assert x.tolist() == [2.0, 6.0, 3.0]
