@@ -96,4 +96,5 @@ def test_the_autodiff_page_quotes_the_code_that_runs():
     assert quoted.count("tinygrad_rnn/autograd.py") >= 3        # apply, deliver, call_backward
     assert "tinygrad_rnn/ops/elementwise.py" in quoted and "tinygrad_rnn/ops/nn_ops.py" in quoted
     page = (ROOT / "docs" / "autodiff.md").read_text(encoding="utf-8")
-    assert "saved_arrays" not in page and "backward_raw" not in page
+    assert "backward_raw" not in page                       # the old second body is gone
+    assert "`ctx.saved_arrays`" in page                     # the array body's name is explained
