@@ -168,4 +168,5 @@ def save_plot(curves, gradients, lengths, path):
 
 
 if __name__ == "__main__":
+    tg.threads.one_thread_for_small_matrices()     # small matrices: one BLAS thread is faster
     main()

@@ -499,6 +499,33 @@ def test_thread_functions_without_threadpoolctl(monkeypatch):
         tg.set_num_threads(2)
 
 
+def test_small_matrix_examples_take_one_thread_unless_the_user_chose(monkeypatch):
+    from tinygrad_rnn import threads
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not any(p["user_api"] == "blas" for p in threadpoolctl.threadpool_info()):
+        pytest.skip("NumPy's BLAS is not visible to threadpoolctl here")
+    before = tg.get_num_threads()
+    try:
+        tg.set_num_threads(2)
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")          # the user's choice stands
+        assert threads.one_thread_for_small_matrices() == 2
+        for name in threads._USER_THREAD_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        assert threads.one_thread_for_small_matrices() == 1
+        assert tg.get_num_threads() == 1
+    finally:
+        tg.set_num_threads(before)
+
+
+def test_small_matrix_examples_run_without_threadpoolctl(monkeypatch):
+    import os
+    from tinygrad_rnn import threads
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    for name in threads._USER_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert threads.one_thread_for_small_matrices() == (os.cpu_count() or 1)
+
+
 def test_set_num_threads_checks_its_argument():
     with pytest.raises(RuntimeError, match="expects a positive integer"):
         tg.set_num_threads(0)
