@@ -349,8 +349,11 @@ def test_workers_need_the_dataset_on_the_cpu(device):
 
 
 CTRL_C_SCRIPT = """
-import os, time
+import os, signal, time
 import numpy as np
+# Ctrl-C raises KeyboardInterrupt, as in a terminal, also when the suite itself was started with
+# SIGINT ignored (a background job of a script, nohup), which Python would otherwise pass on
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from tinygrad_rnn.data import DataLoader
 
 class Slow:
