@@ -434,3 +434,24 @@ def test_the_program_reads_by_name_and_leaves_out_what_nothing_uses():
     assert "matmul_" in code and "Optimizer_step_" in code and "Optimizer_zero_grad_" in code
     assert "negative" not in code              # d loss / d y = -(d loss / d diff): left out
     np.testing.assert_array_equal(model.weight.numpy(), twin.weight.numpy())
+
+
+def test_tensors_the_library_wraps_inside_the_step_are_constants_of_the_recording():
+    """argsort's indices are made by ``Tensor.wrap`` outside any op: the recording must treat
+    them as its own constants, not as tensors from outside (which the program would read afresh,
+    changed by the step itself: 11, 11, then 17 for a step that adds to them in place)."""
+    def bumps_indices(x):
+        i = x.argsort()
+        i.add_(1)
+        return (x * i).sum()
+    fast = tg.jit(bumps_indices)
+    with pytest.raises(JitError, match="changes in place a tensor"):
+        for _ in range(4):
+            fast(tg.tensor([3.0, 1.0, 2.0]))
+
+    def uses_indices(x):                 # indices computed from the data, outside the ops
+        return (x * x.argsort()).sum()
+    fast = tg.jit(uses_indices)
+    fast(tg.tensor([3.0, 1.0, 2.0]))
+    with pytest.raises(JitError, match="differs between two calls"):
+        fast(tg.tensor([1.0, 3.0, 2.0]))

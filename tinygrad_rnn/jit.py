@@ -1119,10 +1119,11 @@ class jit:
 
 def _watch_births(rec):
     """While recording, every Tensor made is noted (``rec.born``): one made around an array the
-    program does not know is a constant of the recording, not a tensor from outside. (The two
-    constructors are swapped for noting versions only meanwhile: eager runs pay nothing.)"""
+    program does not know is a constant of the recording, not a tensor from outside. (The
+    constructors, ``wrap`` under both its names and ``_from_data``, are swapped for noting versions
+    only meanwhile: eager runs pay nothing.)"""
     T = Function._tensor_cls
-    make, from_data = T.__dict__["_make"], T.__dict__["_from_data"]
+    wrap, make, from_data = T.__dict__["wrap"], T.__dict__["_make"], T.__dict__["_from_data"]
     keep = rec.arrays
 
     def noting(constructor):
@@ -1133,10 +1134,10 @@ def _watch_births(rec):
             return t
         return classmethod(wrapper)
 
-    T._make, T._from_data = noting(make), noting(from_data)
+    T.wrap, T._make, T._from_data = noting(wrap), noting(make), noting(from_data)
 
     def unwatch():
-        T._make, T._from_data = make, from_data
+        T.wrap, T._make, T._from_data = wrap, make, from_data
     return unwatch
 
 
