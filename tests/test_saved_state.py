@@ -183,6 +183,16 @@ def test_transformer_encoder_layer_frees_everything():
     assert "softmax" in ops_of(nodes) or "log_softmax" in ops_of(nodes)
 
 
+def test_clamp_with_array_bounds_frees_them_and_its_gradient_follows_them():
+    x = tg.tensor([-2.0, -0.5, 0.5, 2.0], requires_grad=True)
+    lo = np.array([-1.0, -1.0, 0.0, -1.0], np.float32)
+    hi = np.array([1.0, 1.0, 1.0, 3.0], np.float32)
+    nodes = backward_and_check((x.clamp(lo, hi) * 3).sum())
+    assert "clamp" in ops_of(nodes)
+    # d/dx is 3 where lo <= x <= hi (-0.5, 0.5 and 2, inside [-1, 3]), 0 where clamped (-2 < -1)
+    assert x.grad.tolist() == [0.0, 3.0, 3.0, 3.0]
+
+
 def test_a_retained_graph_keeps_its_buffers_and_frees_them_on_the_last_backward():
     x = tg.randn(4, 1, 6, 6, requires_grad=True)
     conv = nn.Conv2d(1, 2, 3)

@@ -111,8 +111,8 @@ class Hardtanh(Clamp):
 
     @staticmethod
     def backward(ctx, g):
-        x, = ctx.saved_tensors
-        inside = (x.array > ctx.lo) & (x.array < ctx.hi)
+        x, lo, hi = ctx.saved_arrays
+        inside = (x > lo) & (x < hi)
         return g * const(inside.astype(g.dtype), g), None, None
 
 

@@ -107,19 +107,18 @@ class Clamp(Function):
     def forward(ctx, x, lo, hi):
         if lo is None and hi is None:
             raise ValueError("clamp: at least one of min and max must be given")
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
+        ctx.save_for_backward(x, lo, hi)          # the bounds may be arrays: freed with x
         return ctx.xp(x).clip(x, lo, hi).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        x, = ctx.saved_tensors
+        x, lo, hi = ctx.saved_arrays
         keep = True
-        if ctx.lo is not None:
-            keep = keep & (x.array >= ctx.lo)
-        if ctx.hi is not None:
-            keep = keep & (x.array <= ctx.hi)
-        return g * const(keep, x), None, None
+        if lo is not None:
+            keep = keep & (x >= lo)
+        if hi is not None:
+            keep = keep & (x <= hi)
+        return g * const(keep, g), None, None
 
 
 class ClampTensor(Function):
