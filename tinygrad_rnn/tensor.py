@@ -187,7 +187,7 @@ class Tensor(MathMethods, ShapeMethods, ReduceMethods, InplaceMethods):
         t._retains_grad = False
         return t
 
-    _make = wrap    # the engine's spelling (autograd.py)
+    _make = wrap    # the engine's spelling (autograd.py; jit.py watches both names)
 
     # ------------------------------------------------------------------ autograd state
     @property
