@@ -218,6 +218,8 @@ def test_radam_cases_cover_both_branches_of_the_rectifier():
                                  "nadam_groups", "radam_decoupled", "adamax_weight_decay",
                                  "adadelta_groups"])
 def test_trajectory_is_the_same_on_every_device(key, device):
+    if device == "cpu":
+        pytest.skip("the CPU run is the reference the other devices are compared with")
     np.testing.assert_allclose(run_ours(key, "float32", device, steps=10), ours(key, "float32")[:11],
                                rtol=0, atol=1e-6)
 
