@@ -258,3 +258,11 @@ def test_var_and_std_gradients_match_finite_differences():
     x = tg.tensor(np.array([[0.3, -1.2, 2.0], [5.0, 5.5, 4.0]]), requires_grad=True)
     assert gradcheck(lambda t: t.var(1), x)
     assert gradcheck(lambda t: t.std(0, correction=0), x)
+
+
+def test_max_and_min_take_other_by_keyword_and_refuse_unknown_keywords():
+    x, y = tg.tensor([1.0, 5.0, 2.0]), tg.tensor([3.0, 1.0, 4.0])
+    assert tg.max(x, other=y).tolist() == [3.0, 5.0, 4.0]      # elementwise, as torch.max(x, other=y)
+    assert x.min(other=y).tolist() == [1.0, 1.0, 2.0]
+    with pytest.raises(TypeError, match="max: unexpected keyword"):
+        tg.max(x, foo=1)                                        # not silently the overall max

@@ -28,11 +28,15 @@ class ReduceMethods:
         """``x.max()``, ``x.max(dim)`` -> ``(values, indices)``, or ``x.max(other)`` elementwise."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
+        if "other" in np_style:                 # torch.max(x, other=y)
+            return self.maximum(np_style.pop("other"), **np_style)
         return ops.max(self, dim, keepdim, **np_style)
 
     def min(self, dim=None, keepdim=False, **np_style):
         if isinstance(dim, Tensor):
             return self.minimum(dim)
+        if "other" in np_style:
+            return self.minimum(np_style.pop("other"), **np_style)
         return ops.min(self, dim, keepdim, **np_style)
 
     def amax(self, dim=None, keepdim=False, **np_style): return ops.amax(self, dim, keepdim, **np_style)

@@ -264,6 +264,7 @@ def _pick(result, name, x, dim, keepdim, np_style):
     """(values, indices) along one dim. The values are x at the indices, so the gradient goes to
     that one element per slice (as PyTorch's max(dim)), not shared among ties."""
     if dim is None and "axis" not in np_style:
+        normalize_dims(name, None, x.ndim, np_style)      # unknown keywords raise TypeError
         _nonempty(name, x, None)
         return (amax if name == "max" else amin)(x)
     idx = _arg(ArgMax if name == "max" else ArgMin, "arg" + name, x, dim, True, np_style)  # bool too
