@@ -23,7 +23,7 @@ a cosine down to 1e-4, gradient norm clipped at 1.0, the top-level stdlib ``.py`
 5% held out for validation. Measured on Python 3.11.7's stdlib (4.46M training characters, 166
 distinct): validation loss 1.569 nats/char at step 500, 1.387 at 1,000 and 1.292 (1.86 bits/char)
 at the end, step 1,500; the whole run took 261 s of CPU time with one BLAS thread (2-core machine,
-``os.cpu_count() = 2``; one training step 147 ms with 2 threads, PyTorch's 89 ms). docs/rnn.md has
+``os.cpu_count() = 2``; one training step 131 ms with 2 threads, PyTorch's 86 ms). docs/rnn.md has
 the details and a sample of the text.
 
 Checkpoints (model, optimizer, scheduler, RNG, data position and the carried hidden state) are
