@@ -476,19 +476,23 @@ def test_current_accelerator_is_cuda_when_cupy_is_installed(monkeypatch):
 
 # ----------------------------------------------------------------------------- threads
 
-def test_set_num_threads_resizes_blas_through_threadpoolctl():
+@pytest.fixture
+def blas_pool():
+    """threadpoolctl, where it sees NumPy's BLAS; the thread count is restored afterwards."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     if not any(p["user_api"] == "blas" for p in threadpoolctl.threadpool_info()):
         pytest.skip("NumPy's BLAS is not visible to threadpoolctl here")
     before = tg.get_num_threads()
-    try:
-        tg.set_num_threads(1)
-        assert tg.get_num_threads() == 1
-        blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
-        assert all(p["num_threads"] == 1 for p in blas)
-    finally:
-        tg.set_num_threads(before)
+    yield threadpoolctl
+    tg.set_num_threads(before)
     assert tg.get_num_threads() == before
+
+
+def test_set_num_threads_resizes_blas_through_threadpoolctl(blas_pool):
+    tg.set_num_threads(1)
+    assert tg.get_num_threads() == 1
+    blas = [p for p in blas_pool.threadpool_info() if p["user_api"] == "blas"]
+    assert all(p["num_threads"] == 1 for p in blas)
 
 
 def test_thread_functions_without_threadpoolctl(monkeypatch):
@@ -499,22 +503,15 @@ def test_thread_functions_without_threadpoolctl(monkeypatch):
         tg.set_num_threads(2)
 
 
-def test_small_matrix_examples_take_one_thread_unless_the_user_chose(monkeypatch):
+def test_small_matrix_examples_take_one_thread_unless_the_user_chose(blas_pool, monkeypatch):
     from tinygrad_rnn import threads
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    if not any(p["user_api"] == "blas" for p in threadpoolctl.threadpool_info()):
-        pytest.skip("NumPy's BLAS is not visible to threadpoolctl here")
-    before = tg.get_num_threads()
-    try:
-        tg.set_num_threads(2)
-        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")          # the user's choice stands
-        assert threads.one_thread_for_small_matrices() == 2
-        for name in threads._USER_THREAD_VARIABLES:
-            monkeypatch.delenv(name, raising=False)
-        assert threads.one_thread_for_small_matrices() == 1
-        assert tg.get_num_threads() == 1
-    finally:
-        tg.set_num_threads(before)
+    tg.set_num_threads(2)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")              # the user's choice stands
+    assert threads.one_thread_for_small_matrices() == 2
+    for name in threads._USER_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert threads.one_thread_for_small_matrices() == 1
+    assert tg.get_num_threads() == 1
 
 
 def test_small_matrix_examples_run_without_threadpoolctl(monkeypatch):
